@@ -1,0 +1,108 @@
+"""EMNIST from torchvision's layout (``EMNIST/raw/*-ubyte`` or ``.gz``), turned upright.
+
+Split convention: ``split`` names an EMNIST variant (``byclass``, ``bymerge``, ``balanced``,
+``letters``, ``digits``, ``mnist``) and its part: ``"balanced"`` or ``"balanced-train"`` is the
+training part, ``"balanced-test"`` the test part. Plain ``"train"`` / ``"test"`` mean the
+``balanced`` variant (47 classes).
+"""
+
+from __future__ import annotations
+
+import gzip
+from pathlib import Path
+
+import numpy as np
+import torch
+from torchvision.datasets import EMNIST
+
+from .errors import DatasetNotFoundError, download_or_explain
+from .source import Request, Source, select
+from .transforms import RESIZE, resize_arrays
+
+VARIANTS = ("byclass", "bymerge", "balanced", "letters", "digits", "mnist")
+DEFAULT_VARIANT = "balanced"
+SPLITS = ("train", "test") + tuple(
+    f"{variant}{part}" for variant in VARIANTS for part in ("", "-train", "-test")
+)
+
+STEPS = """\
+  1. Download https://biometrics.nist.gov/cs_links/EMNIST/gzip.zip (about 560 MB;
+     official page: https://www.nist.gov/itl/products-and-services/emnist-dataset).
+  2. Unzip it and put the files of its gzip/ folder (as .gz, or gunzipped) here:
+       {root}/
+         EMNIST/
+           raw/
+             emnist-{variant}-train-images-idx3-ubyte.gz
+             emnist-{variant}-train-labels-idx1-ubyte.gz
+             emnist-{variant}-test-images-idx3-ubyte.gz
+             emnist-{variant}-test-labels-idx1-ubyte.gz
+  3. Pass root="{root}" (or set LABKIT_DATA={root}), or use download=True."""
+
+
+def parse_split(split: str) -> tuple[str, str]:
+    """A split as (variant, part): ``"balanced-test"`` -> ``("balanced", "test")``."""
+    if split in ("train", "test"):
+        return DEFAULT_VARIANT, split
+    variant, _, part = split.partition("-")
+    return variant, part or "train"
+
+
+def classes(split: str) -> list[str]:
+    """The class names of a split's variant (torchvision's ``EMNIST.classes_split_dict``)."""
+    return list(EMNIST.classes_split_dict[parse_split(split)[0]])
+
+
+def read_idx(path: Path) -> np.ndarray:
+    """An idx file (uint8 data, big-endian header; plain or ``.gz``) as a numpy array."""
+    opener = gzip.open if path.suffix == ".gz" else open
+    with opener(path, "rb") as file:
+        data = file.read()
+    if data[:2] != b"\0\0" or data[2] != 0x08:
+        raise ValueError(f"{path} is not a uint8 idx file")
+    ndim = data[3]
+    shape = np.frombuffer(data, dtype=">i4", count=ndim, offset=4)
+    return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
+
+
+def _file(raw: Path, variant: str, part: str, kind: str) -> Path | None:
+    name = f"emnist-{variant}-{part}-{kind}-ubyte"
+    for candidate in (raw / name, raw / f"{name}.gz"):
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def _decode(request: Request, images_file: Path, labels_file: Path) -> tuple[torch.Tensor, ...]:
+    labels = read_idx(labels_file).astype(np.int64)
+    keep = select(labels, request, len(labels))
+    glyphs = read_idx(images_file)[keep].transpose(0, 2, 1)  # stored transposed: make upright
+    images = resize_arrays(glyphs, request.image_size, request.mode)
+    return images, torch.from_numpy(labels[keep])
+
+
+def locate(request: Request) -> Source:
+    """Find an EMNIST split under ``request.root`` (downloading only if asked)."""
+    variant, part = parse_split(request.split)
+    raw = request.root / "EMNIST" / "raw"
+    searched = [
+        f"{raw}/emnist-{variant}-{part}-{kind}-ubyte[.gz]"
+        for kind in ("images-idx3", "labels-idx1")
+    ]
+    steps = STEPS.format(root=request.root, variant=variant)
+    files = [_file(raw, variant, part, kind) for kind in ("images-idx3", "labels-idx1")]
+    if None in files and request.download:
+
+        def fetch() -> None:
+            EMNIST(str(request.root), variant, train=part == "train", download=True)
+
+        download_or_explain("EMNIST", fetch, searched, steps)
+        files = [_file(raw, variant, part, kind) for kind in ("images-idx3", "labels-idx1")]
+    images_file, labels_file = files
+    if images_file is None or labels_file is None:
+        raise DatasetNotFoundError.build("EMNIST", searched, steps)
+    return Source(
+        files=[images_file, labels_file],
+        transform=RESIZE + "; transposed upright",
+        decode=lambda: _decode(request, images_file, labels_file),
+        base=request.root,
+    )

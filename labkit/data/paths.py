@@ -1,0 +1,19 @@
+"""Where datasets live on disk: the per-user default root and the root a call resolves to."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+
+def default_root() -> Path:
+    """The per-user data folder: ``$XDG_CACHE_HOME/labkit/data``, else ``~/.cache/labkit/data``."""
+    cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(cache_home).expanduser() / "labkit" / "data"
+
+
+def resolve_root(root: str | os.PathLike | None) -> Path:
+    """The data root of a call: ``root``, else ``$LABKIT_DATA``, else ``default_root()``."""
+    if root is None:
+        root = os.environ.get("LABKIT_DATA") or default_root()
+    return Path(root).expanduser()
