@@ -1,0 +1,268 @@
+"""Figures for the course: sample grids, training curves, real vs fake, latent interpolations.
+
+Images are float tensors in [-1, 1], shaped (N, C, H, W). A training history is the trainer's
+dict of per-iteration lists ("step", "epoch", "loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
+plus "epochs", one record per epoch.
+
+Every plotting function returns its `Figure` and saves a PNG (dpi 100) when given `path`. The
+figure is detached from pyplot before it is returned: nothing piles up in a training loop and
+Jupyter shows it once, when it is the value of a cell (or through `display(fig)`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+import torch
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from PIL import Image
+from torch import nn
+from torchvision.utils import make_grid
+
+PathLike = str | Path
+DPI = 100
+
+# --------------------------------------------------------------------------- image grids
+
+
+def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndarray:
+    """Tile images in [-1, 1] of shape (N, C, H, W) into one (H, W, C) uint8 array (-1→0, 1→255)."""
+    if images.dim() == 3:
+        images = images.unsqueeze(0)
+    channels = images.shape[1]
+    grid = make_grid(images.detach().float().cpu(), nrow=nrow, padding=padding,
+                     normalize=True, value_range=(-1, 1))
+    grid = grid[:channels]  # make_grid repeats one channel three times; keep just one
+    pixels = grid.mul(255).add_(0.5).clamp_(0, 255).to(torch.uint8)  # as torchvision.save_image
+    return pixels.permute(1, 2, 0).numpy()
+
+
+def save_grid(images: torch.Tensor, path: PathLike, nrow: int = 8) -> Path:
+    """Write images in [-1, 1] as one PNG grid, creating parent folders; return the path."""
+    pixels = image_grid(images, nrow=nrow)
+    path = _parent_made(path)
+    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)
+    return path
+
+
+def show_grid(images: torch.Tensor, title: str | None = None, nrow: int = 8,
+              path: PathLike | None = None) -> Figure:
+    """A figure of images in [-1, 1] as one grid, with an optional title."""
+    pixels = image_grid(images, nrow=nrow)
+    height, width = pixels.shape[:2]
+    size = 8.0
+    fig, ax = plt.subplots(figsize=(size, size * height / width + (0.4 if title else 0)))
+    _imshow(ax, pixels, title)
+    return _finish(fig, path)
+
+
+def plot_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, path: PathLike | None = None,
+                      nrow: int = 8) -> Figure:
+    """Real and generated images side by side, as at the end of the PyTorch DCGAN tutorial."""
+    fig, (left, right) = plt.subplots(1, 2, figsize=(14, 7.4))
+    _imshow(left, image_grid(real, nrow=nrow), "Real Images")
+    _imshow(right, image_grid(fake, nrow=nrow), "Fake Images")
+    return _finish(fig, path)
+
+
+def plot_grids_over_epochs(grids: Mapping[int, np.ndarray | torch.Tensor | PathLike],
+                           path: PathLike | None = None) -> Figure:
+    """Fixed-noise grids at chosen epochs in one row, each titled "epoch k".
+
+    A value is a ready grid (an (H, W) or (H, W, C) array, e.g. a saved PNG read back), a PNG
+    path, or a tensor of images in [-1, 1] to tile.
+    """
+    if not grids:
+        raise ValueError("no grids to plot")
+    epochs = sorted(grids)
+    fig, axes = plt.subplots(1, len(epochs), figsize=(3.2 * len(epochs), 3.6), squeeze=False)
+    for ax, epoch in zip(axes[0], epochs, strict=True):
+        _imshow(ax, _as_pixels(grids[epoch]), f"epoch {epoch}")
+    fig.suptitle("Samples from the same fixed noise during training")
+    return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- training curves
+
+
+def plot_losses(history: Mapping, path: PathLike | None = None, smooth: int | None = 50) -> Figure:
+    """Loss_D and Loss_G per iteration: thin raw lines, a thick moving average, epoch marks."""
+    steps = _steps(history)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for key, label in (("loss_d", "Loss_D"), ("loss_g", "Loss_G")):
+        _raw_and_smoothed(ax, steps, history[key], label, smooth)
+    _epoch_boundaries(ax, history)
+    ax.set_title("Generator and Discriminator Loss During Training")
+    ax.set_xlabel("iterations")
+    ax.set_ylabel("Loss")
+    _legend(ax, smooth, len(steps))
+    return _finish(fig, path)
+
+
+def plot_probabilities(history: Mapping, path: PathLike | None = None,
+                       smooth: int | None = None) -> Figure:
+    """D(x) and D(G(z)) (before D's update) per iteration, with 0.5, where D cannot tell."""
+    steps = _steps(history)
+    fig, ax = plt.subplots(figsize=(10, 5))
+    for key, label in (("d_x", "D(x)"), ("d_g_z1", "D(G(z))")):
+        _raw_and_smoothed(ax, steps, history[key], label, smooth)
+    ax.axhline(0.5, color="black", linestyle="--", linewidth=1, label="_chance")
+    _epoch_boundaries(ax, history)
+    ax.set_ylim(0, 1)
+    ax.set_title("Discriminator's mean output on real and on generated images")
+    ax.set_xlabel("iterations")
+    ax.set_ylabel("probability of 'real'")
+    _legend(ax, smooth, len(steps))
+    return _finish(fig, path)
+
+
+# --------------------------------------------------------------------------- latent space
+
+
+def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
+    """Spherical interpolation from z0 (N, D) to z1 (N, D) at fractions t (T,): (N, T, D)."""
+    t = t.to(z0)[None, :, None]
+    cos = torch.nn.functional.cosine_similarity(z0, z1, dim=1).clamp(-1, 1)
+    omega = torch.arccos(cos)[:, None, None]
+    sin = torch.sin(omega)
+    straight = sin.abs() < 1e-6  # (anti)parallel points: fall back to a straight line
+    sin = torch.where(straight, torch.ones_like(sin), sin)
+    w0 = torch.where(straight, 1 - t, torch.sin((1 - t) * omega) / sin)
+    w1 = torch.where(straight, t, torch.sin(t * omega) / sin)
+    return w0 * z0[:, None] + w1 * z1[:, None]
+
+
+def interpolation_latents(nz: int, *, rows: int = 4, steps: int = 8, seed: int = 0,
+                          spherical: bool = True) -> torch.Tensor:
+    """(rows*steps, nz) latents: row r goes from z0[r] to z1[r], both drawn in that order.
+
+    z0 and z1 are `torch.randn(rows, nz, generator=torch.Generator().manual_seed(seed))`,
+    drawn one after the other; the path is a slerp (or a straight line if not `spherical`).
+    """
+    rng = torch.Generator().manual_seed(seed)
+    z0 = torch.randn(rows, nz, generator=rng)
+    z1 = torch.randn(rows, nz, generator=rng)
+    t = torch.linspace(0, 1, steps)
+    if spherical:
+        path = slerp(z0, z1, t)
+    else:
+        path = (1 - t)[None, :, None] * z0[:, None] + t[None, :, None] * z1[:, None]
+    return path.reshape(rows * steps, nz)
+
+
+@torch.no_grad()
+def latent_interpolation(generator: nn.Module, nz: int, *, rows: int = 4, steps: int = 8,
+                         seed: int = 0, device: str | torch.device | None = None,
+                         spherical: bool = True) -> torch.Tensor:
+    """Images (rows*steps, C, H, W) in [-1, 1], on the CPU, along paths between seeded latents.
+
+    The generator runs in eval mode (BatchNorm uses its running statistics) and gets its
+    training mode back afterwards. `device` defaults to the generator's own.
+    """
+    if device is None:
+        device = next(generator.parameters()).device
+    z = interpolation_latents(nz, rows=rows, steps=steps, seed=seed, spherical=spherical)
+    was_training = generator.training
+    generator.eval()
+    try:
+        images = generator(z.to(device)[:, :, None, None])
+    finally:
+        generator.train(was_training)
+    return images.float().cpu()
+
+
+def plot_latent_interpolation(generator: nn.Module, nz: int, *, rows: int = 4, steps: int = 8,
+                              seed: int = 0, device: str | torch.device | None = None,
+                              spherical: bool = True, path: PathLike | None = None) -> Figure:
+    """One row per pair of latent points, walking from one to the other in `steps` images."""
+    images = latent_interpolation(generator, nz, rows=rows, steps=steps, seed=seed,
+                                  device=device, spherical=spherical)
+    kind = "Spherical" if spherical else "Linear"
+    return show_grid(images, title=f"{kind} interpolation between pairs of latent points",
+                     nrow=steps, path=path)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def moving_average(values, window: int) -> np.ndarray:
+    """Trailing mean over `window` values (fewer at the start), same length as `values`."""
+    values = np.asarray(values, dtype=float)
+    sums = np.cumsum(np.insert(values, 0, 0.0))
+    ends = np.arange(1, len(values) + 1)
+    starts = np.maximum(ends - window, 0)
+    return (sums[ends] - sums[starts]) / (ends - starts)
+
+
+def _steps(history: Mapping) -> np.ndarray:
+    """The iteration numbers of a history; a ValueError if it has none."""
+    if not history.get("step"):
+        raise ValueError("the history has no iterations yet")
+    return np.asarray(history["step"])
+
+
+def _raw_and_smoothed(ax: Axes, steps: np.ndarray, values, label: str,
+                      smooth: int | None) -> None:
+    """Raw values as a thin line and, when `smooth` > 1, their moving average drawn over it."""
+    if not smooth or smooth <= 1:
+        ax.plot(steps, values, linewidth=1, label=label)
+        return
+    (raw,) = ax.plot(steps, values, linewidth=0.6, alpha=0.35, label=f"_{label} per iteration")
+    ax.plot(steps, moving_average(values, smooth), linewidth=2, color=raw.get_color(),
+            label=label)
+
+
+def _epoch_boundaries(ax: Axes, history: Mapping) -> None:
+    """Faint vertical lines where a new epoch begins."""
+    steps, epochs = history["step"], history["epoch"]
+    for i in range(1, len(epochs)):
+        if epochs[i] != epochs[i - 1]:
+            ax.axvline(steps[i] - 0.5, color="gray", linewidth=0.8, alpha=0.3, label="_epoch")
+
+
+def _legend(ax: Axes, smooth: int | None, n: int) -> None:
+    """The legend, saying what the thick lines are when the curves are smoothed."""
+    title = None
+    if smooth and smooth > 1:
+        title = f"thin: per iteration; thick: mean of last {min(smooth, n)}"
+    ax.legend(title=title, title_fontsize="small", fontsize="small")
+
+
+def _as_pixels(grid: np.ndarray | torch.Tensor | PathLike) -> np.ndarray:
+    """A grid to show: arrays as they are, PNG paths read back, image tensors tiled."""
+    if isinstance(grid, (str, Path)):
+        return np.asarray(Image.open(grid))
+    if isinstance(grid, torch.Tensor):
+        return image_grid(grid)
+    return np.asarray(grid)
+
+
+def _imshow(ax: Axes, pixels: np.ndarray, title: str | None) -> None:
+    """Show an (H, W) or (H, W, C) image without axes; one channel in gray."""
+    if pixels.ndim == 3 and pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    gray = {"cmap": "gray", "vmin": 0, "vmax": 255 if pixels.dtype == np.uint8 else 1}
+    ax.imshow(pixels, **(gray if pixels.ndim == 2 else {}), interpolation="nearest")
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title)
+
+
+def _parent_made(path: PathLike) -> Path:
+    """`path` as a Path, its parent folder created."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def _finish(fig: Figure, path: PathLike | None) -> Figure:
+    """Lay out, save when asked, and detach the figure from pyplot."""
+    fig.tight_layout()
+    if path is not None:
+        fig.savefig(_parent_made(path), dpi=DPI)
+    plt.close(fig)
+    return fig
