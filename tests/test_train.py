@@ -1,0 +1,214 @@
+"""The training engine: step functions, logging, resume, NaN guard, checkpoints, mixed precision."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from labkit.data import synthetic_blobs
+from labkit.models import dcgan
+from labkit.train import (
+    CheckpointMismatchError,
+    Labels,
+    TrainConfig,
+    TrainingDiverged,
+    discriminator_step,
+    generator_loss,
+    generator_step,
+    train_gan,
+)
+from labkit.train import checkpoint as ckpt
+from labkit.train.device import autocast
+
+FAST = dict(batch_size=16, log_every=2, progress=False, num_samples=16)
+
+
+@pytest.fixture
+def blobs():
+    return synthetic_blobs(n=64, image_size=32, channels=1, seed=0)
+
+
+def tiny_gan(seed: int = 0, ngf: int = 8, ndf: int = 8):
+    torch.manual_seed(seed)
+    return dcgan(image_size=32, channels=1, nz=16, ngf=ngf, ndf=ndf)
+
+
+def no_amp():
+    return autocast(torch.device("cpu"), None)
+
+
+def test_generator_losses_match_their_formulas():
+    logits = torch.tensor([-3.0, 0.0, 2.5])
+    p = torch.sigmoid(logits)
+    assert torch.allclose(generator_loss(logits, "non_saturating"), -torch.log(p).mean())
+    assert torch.allclose(generator_loss(logits, "minimax"), torch.log(1 - p).mean(), atol=1e-6)
+    with pytest.raises(ValueError, match="minimax"):
+        generator_loss(logits, "wasserstein")
+
+
+def test_discriminator_step_uses_smoothed_labels_and_updates_only_d(blobs):
+    generator, discriminator = tiny_gan()
+    real = blobs.float_images(16)
+    fake = generator(torch.randn(16, 16))
+    with torch.no_grad():
+        lr, lf = discriminator(real), discriminator(fake)
+    expected = (F.binary_cross_entropy_with_logits(lr, torch.full_like(lr, 0.9))
+                + F.binary_cross_entropy_with_logits(lf, torch.full_like(lf, 0.1)))
+    g_before = [p.clone() for p in generator.parameters()]
+    d_before = [p.clone() for p in discriminator.parameters()]
+    opt = torch.optim.Adam(discriminator.parameters(), lr=1e-3)
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    loss, d_x, d_g_z = discriminator_step(discriminator, real, fake, opt, scaler,
+                                          Labels(0.9, 0.1), no_amp)
+    assert torch.allclose(loss, expected, atol=1e-5)
+    assert torch.allclose(d_x, torch.sigmoid(lr).mean(), atol=1e-6)
+    assert torch.allclose(d_g_z, torch.sigmoid(lf).mean(), atol=1e-6)
+    assert all(torch.equal(a, b) for a, b in zip(g_before, generator.parameters()))
+    assert any(not torch.equal(a, b) for a, b in zip(d_before, discriminator.parameters()))
+
+
+def test_generator_steps_raise_d_of_g_z_and_leave_d_untouched():
+    generator, _ = tiny_gan()
+    # A fixed judge whose verdict the generator can move.
+    discriminator = nn.Sequential(nn.Flatten(), nn.Linear(32 * 32, 1), nn.Flatten(0))
+    opt = torch.optim.Adam(generator.parameters(), lr=2e-3, betas=(0.5, 0.999))
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    d_before = [p.clone() for p in discriminator.parameters()]
+    z = torch.randn(32, 16)
+    scores = []
+    for _ in range(15):
+        _, d_g_z = generator_step(discriminator, generator(z), opt, scaler, no_amp)
+        scores.append(float(d_g_z))
+    assert scores[-1] > scores[0] + 0.05
+    assert all(torch.equal(a, b) for a, b in zip(d_before, discriminator.parameters()))
+    assert all(p.requires_grad for p in discriminator.parameters())
+
+
+def test_discriminator_wins_against_a_frozen_generator(blobs, tmp_path):
+    generator, discriminator = tiny_gan()
+    run = train_gan(generator, discriminator, blobs, epochs=4, lr_g=1e-12, lr_d=1e-3,
+                    out_dir=tmp_path, **FAST)
+    h = run.history
+    assert h["loss_d"][-1] < h["loss_d"][0] - 0.3
+    assert run.metrics["final_d_x"] > 0.6 > 0.4 > run.metrics["final_d_g_z1"]
+    assert run.metrics["final_loss_d"] < math.log(4)
+
+
+def test_run_writes_its_files_and_logs_in_the_tutorial_format(blobs, tmp_path, capsys):
+    generator, discriminator = tiny_gan()
+    run = train_gan(generator, discriminator, blobs, epochs=2, out_dir=tmp_path, **FAST)
+    out = capsys.readouterr().out
+    line = re.compile(r"^\[(\d+)/2\]\[(\d+)/4\]\tLoss_D: \d+\.\d{4}\tLoss_G: \d+\.\d{4}\t"
+                      r"D\(x\): [01]\.\d{4}\tD\(G\(z\)\): [01]\.\d{4} / [01]\.\d{4}$", re.M)
+    assert len(line.findall(out)) == 4  # iterations 2 and 4 of both epochs
+    names = {p.name for p in run.dir.iterdir()}
+    assert {"config.json", "history.json", "metrics.json", "real_vs_fake.png", "samples",
+            "checkpoints"} <= names
+    assert sorted(p.name for p in (run.dir / "samples").iterdir()) == ["epoch_001.png",
+                                                                       "epoch_002.png"]
+    history = json.loads((run.dir / "history.json").read_text())
+    assert len(history["loss_d"]) == 8 and all(math.isfinite(v) for v in history["loss_g"])
+    metrics = json.loads((run.dir / "metrics.json").read_text())
+    assert metrics["images_per_s"] > 0 and metrics["steps"] == 8
+    config = json.loads((run.dir / "config.json").read_text())
+    assert config["generator"]["image_size"] == 32 and config["train"]["batch_size"] == 16
+
+
+def test_runs_never_overwrite_each_other(blobs, tmp_path):
+    dirs = {train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST).dir
+            for _ in range(2)}
+    assert len(dirs) == 2
+
+
+def test_resume_after_epoch_k_is_bit_identical_to_an_uninterrupted_run(blobs, tmp_path):
+    full = train_gan(*tiny_gan(), blobs, epochs=3, flip=True, out_dir=tmp_path / "a", **FAST)
+    part = train_gan(*tiny_gan(), blobs, epochs=2, flip=True, out_dir=tmp_path / "b", **FAST)
+    resumed = train_gan(*tiny_gan(seed=123), blobs, epochs=3, flip=True,
+                        out_dir=tmp_path / "b", resume=True, **FAST)
+    assert resumed.dir == part.dir
+    for a, b in ((full.generator, resumed.generator), (full.discriminator, resumed.discriminator)):
+        sa, sb = a.state_dict(), b.state_dict()
+        assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert full.history["loss_d"] == resumed.history["loss_d"]
+
+
+def test_a_checkpoint_from_another_architecture_is_refused(blobs, tmp_path):
+    train_gan(*tiny_gan(ngf=8), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    with pytest.raises(CheckpointMismatchError, match="ngf=8.*ngf=16|different generator"):
+        train_gan(*tiny_gan(ngf=16), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
+
+
+class NaNAfter(nn.Module):
+    """A discriminator wrapper whose output turns NaN after `calls` forward passes."""
+
+    def __init__(self, inner: nn.Module, calls: int):
+        super().__init__()
+        self.inner, self.calls, self.config = inner, calls, inner.config
+
+    def forward(self, x):
+        self.calls -= 1
+        out = self.inner(x)
+        return out * float("nan") if self.calls < 0 else out
+
+
+def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(blobs, tmp_path):
+    generator, discriminator = tiny_gan()
+    # 4 iterations per epoch, 3 D forwards each: the NaN appears in epoch 2.
+    bad = NaNAfter(discriminator, calls=12 + 4)
+    with pytest.raises(TrainingDiverged, match="epoch 2.*last good checkpoint"):
+        train_gan(generator, bad, blobs, epochs=3, out_dir=tmp_path, **FAST)
+    (run_dir,) = tmp_path.iterdir()
+    state = ckpt.load(run_dir / "checkpoints" / "last.pt")
+    assert state["epoch"] == 1
+    assert all(torch.isfinite(v).all() for v in state["generator"].values()
+               if v.is_floating_point())
+
+
+def test_checkpoints_load_without_running_code(tmp_path):
+    class Payload:
+        def __reduce__(self):
+            return (print, ("this must never run",))
+
+    path = tmp_path / "evil.pt"
+    torch.save({"format": ckpt.FORMAT, "x": Payload()}, path)
+    with pytest.raises(ValueError, match="not a readable labkit checkpoint"):
+        ckpt.load(path)
+
+
+def test_atomic_save_keeps_the_old_file_when_writing_fails(tmp_path, monkeypatch):
+    path = ckpt.save_atomic({"format": ckpt.FORMAT, "epoch": 1}, tmp_path / "last.pt")
+
+    def broken_save(obj, f):
+        open(f, "wb").write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(torch, "save", broken_save)
+    with pytest.raises(OSError):
+        ckpt.save_atomic({"format": ckpt.FORMAT, "epoch": 2}, path)
+    assert ckpt.load(path)["epoch"] == 1
+    assert [p.name for p in tmp_path.iterdir()] == ["last.pt"]
+
+
+def test_bf16_autocast_trains_on_cpu(blobs, tmp_path):
+    run = train_gan(*tiny_gan(), blobs, epochs=1, amp=True, out_dir=tmp_path, **FAST)
+    assert run.metrics["amp"] == "torch.bfloat16"
+    assert all(math.isfinite(v) for v in run.history["loss_d"] + run.history["loss_g"])
+
+
+def test_bad_settings_fail_before_any_work(blobs, tmp_path):
+    with pytest.raises(ValueError, match="lr_d"):
+        TrainConfig(lr_d=5.0)
+    with pytest.raises(ValueError, match="loss"):
+        TrainConfig(loss="hinge")
+    with pytest.raises(ValueError, match="fewer than batch_size"):
+        train_gan(*tiny_gan(), blobs, batch_size=128, out_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="no checkpoints"):
+        train_gan(*tiny_gan(), blobs, resume=str(tmp_path / "nowhere"), out_dir=tmp_path,
+                  batch_size=16)
+    assert not any(tmp_path.iterdir())
