@@ -212,3 +212,55 @@ def test_bad_settings_fail_before_any_work(blobs, tmp_path):
         train_gan(*tiny_gan(), blobs, resume=str(tmp_path / "nowhere"), out_dir=tmp_path,
                   batch_size=16)
     assert not any(tmp_path.iterdir())
+
+
+class LabelledGenerator(nn.Module):
+    """A conditional toy generator: the class sets a constant offset of the image."""
+
+    def __init__(self, nz: int = 8, classes: int = 3, size: int = 8):
+        super().__init__()
+        self.nz, self.num_classes, self.size = nz, classes, size
+        self.config = {"family": "toy-cgan", "nz": nz}
+        self.linear = nn.Linear(nz, size * size)
+        self.offset = nn.Embedding(classes, 1)
+
+    def forward(self, z, labels):
+        x = self.linear(z) + self.offset(labels)
+        return torch.tanh(x).view(len(z), 1, self.size, self.size)
+
+
+class RecordingDiscriminator(nn.Module):
+    """A conditional toy discriminator that remembers the labels of every call."""
+
+    def __init__(self, size: int = 8, classes: int = 3):
+        super().__init__()
+        self.config = {"family": "toy-cgan"}
+        self.linear = nn.Linear(size * size, 1)
+        self.embed = nn.Embedding(classes, 1)
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x, labels):
+        self.seen.append(labels.clone())
+        return (self.linear(x.flatten(1)) + self.embed(labels)).view(-1)
+
+
+def test_conditional_training_feeds_the_batch_labels_to_both_networks(tmp_path):
+    from labkit.data import ImageSet
+
+    images = torch.randint(0, 256, (48, 1, 8, 8), dtype=torch.uint8)
+    labels = torch.arange(48) % 3
+    data = ImageSet(images, labels, ["a", "b", "c"], name="toy")
+    generator, discriminator = LabelledGenerator(), RecordingDiscriminator()
+    run = train_gan(generator, discriminator, data, epochs=1, batch_size=16, log_every=10,
+                    progress=False, out_dir=tmp_path, num_samples=9)
+    seen = discriminator.seen
+    assert len(seen) == 9  # 3 iterations × (real, fake, generator step)
+    for real_labels, fake_labels, g_labels in zip(seen[0::3], seen[1::3], seen[2::3]):
+        assert torch.equal(real_labels, fake_labels) and torch.equal(real_labels, g_labels)
+    # The labels D saw for real images are the labels of those images in the data.
+    assert sorted(torch.cat(seen[0::3]).tolist()) == sorted(labels.tolist())
+    # generate() conditions on the classes asked for: class offsets make the rows differ.
+    a = run.generate(4, seed=1, labels=torch.zeros(4, dtype=torch.long))
+    b = run.generate(4, seed=1, labels=torch.full((4,), 2))
+    assert a.shape == (4, 1, 8, 8) and not torch.equal(a, b)
+    assert (run.dir / "samples" / "epoch_001.png").is_file()

@@ -29,10 +29,8 @@ class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
 
-class ImageData(Protocol):
+class Batches(Protocol):
     """What the engine needs from a dataset (labkit.data.ImageSet provides it)."""
-
-    images: torch.Tensor
 
     def __len__(self) -> int: ...
 
@@ -63,15 +61,40 @@ class Run:
         """The fixed-noise grid saved at the end of `epoch`."""
         return self.dir / "samples" / f"epoch_{epoch:03d}.png"
 
+    @property
+    def num_classes(self) -> int:
+        """The number of classes of a conditional generator (0 when unconditional)."""
+        return num_classes(self.generator)
+
     @torch.no_grad()
-    def generate(self, n: int = 64, seed: int | None = None) -> torch.Tensor:
-        """n generated images in [-1, 1] on the CPU (fixed noise when seed is None and n fits)."""
+    def generate(self, n: int = 64, seed: int | None = None,
+                 labels: torch.Tensor | None = None) -> torch.Tensor:
+        """n generated samples on the CPU (the fixed noise when seed is None and n fits).
+
+        A conditional generator gets `labels` (default: classes 0, 1, 2, ... in turn).
+        """
         if seed is None and n <= len(self.fixed_noise):
             z = self.fixed_noise[:n]
         else:
             g = torch.Generator().manual_seed(0 if seed is None else seed)
-            z = torch.randn(n, self.generator.nz, 1, 1, generator=g).to(self.device)
-        return _sample(self.generator, z).float().cpu()
+            z = torch.randn(n, self.generator.nz, generator=g).to(self.device)
+        return _sample(self.generator, z, _labels_for(self.generator, n, labels, self.device))
+
+
+def num_classes(generator: nn.Module) -> int:
+    """`generator.num_classes` for a conditional generator, else 0."""
+    return int(getattr(generator, "num_classes", 0) or 0)
+
+
+def _labels_for(generator: nn.Module, n: int, labels: torch.Tensor | None,
+                device: torch.device) -> tuple:
+    """The conditioning arguments of G for n samples: () when unconditional."""
+    k = num_classes(generator)
+    if not k:
+        return ()
+    if labels is None:
+        labels = torch.arange(n) % k
+    return (labels.to(device),)
 
 
 def empty_history() -> dict:
@@ -92,9 +115,9 @@ def _noise_generator(device: torch.device, seed: int) -> torch.Generator:
 
 
 @torch.no_grad()
-def _sample(generator: nn.Module, z: torch.Tensor) -> torch.Tensor:
-    """G(z) without gradients, in train mode as the PyTorch DCGAN tutorial samples."""
-    return generator(z)
+def _sample(generator: nn.Module, z: torch.Tensor, cond: tuple = ()) -> torch.Tensor:
+    """G(z) on the CPU without gradients, in train mode as the PyTorch DCGAN tutorial samples."""
+    return generator(z, *cond).float().cpu()
 
 
 def _resolve_resume(config: TrainConfig) -> Path | None:
@@ -118,7 +141,7 @@ def _resolve_resume(config: TrainConfig) -> Path | None:
 def train_gan(
     generator: nn.Module,
     discriminator: nn.Module,
-    data: ImageData,
+    data: Batches,
     config: TrainConfig | None = None,
     *,
     callbacks: tuple[Callable[[Run, int], None], ...] = (),
@@ -154,7 +177,7 @@ def train_gan(
     scaler_enabled = dtype == torch.float16
     scaler_d = torch.amp.GradScaler(device.type, enabled=scaler_enabled)
     scaler_g = torch.amp.GradScaler(device.type, enabled=scaler_enabled)
-    fixed_noise = torch.randn(config.num_samples, generator.nz, 1, 1,
+    fixed_noise = torch.randn(config.num_samples, generator.nz,
                               generator=torch.Generator().manual_seed(config.seed)).to(device)
 
     run_dir = resume_dir or new_run_dir(config.out_dir, config.name)
@@ -176,7 +199,6 @@ def train_gan(
         "generator": ckpt.architecture(generator)["config"],
         "discriminator": ckpt.architecture(discriminator)["config"],
         "data": {"name": getattr(data, "name", type(data).__name__), "size": len(data),
-                 "shape": list(data.images.shape[1:]),
                  "manifest": getattr(data, "manifest", {})},
         "device": str(device), "amp": str(dtype) if dtype else None,
         "channels_last": channels_last, "torch": torch.__version__,
@@ -189,6 +211,7 @@ def train_gan(
     if config.max_steps_per_epoch:
         iters = min(iters, config.max_steps_per_epoch)
     step = run.history["step"][-1] if run.history["step"] else 0
+    conditional = num_classes(generator) > 0
 
     for epoch in range(start_epoch, config.epochs + 1):
         batch_rng = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 1))
@@ -201,26 +224,27 @@ def train_gan(
             torch.cuda.synchronize(device)
         started = time.perf_counter()
         i = 0
-        for real in _repeat(data, config, device, batch_rng):
-            if channels_last:
+        for batch in _repeat(data, config, device, batch_rng, conditional):
+            real, *cond = batch if conditional else (batch,)  # cond: the real batch's labels
+            if channels_last and real.dim() == 4:
                 real = real.contiguous(memory_format=torch.channels_last)
             n = real.shape[0]
-            z = torch.randn(n, generator.nz, 1, 1, device=noise_rng.device, generator=noise_rng)
+            z = torch.randn(n, generator.nz, device=noise_rng.device, generator=noise_rng)
             z = z.to(device)
             with amp():
-                fake = generator(z)
+                fake = generator(z, *cond)
             for k in range(config.d_steps):
                 if k:
                     with amp():
-                        fake = generator(torch.randn_like(z))
+                        fake = generator(torch.randn_like(z), *cond)
                 loss_d, d_x, d_g_z1 = discriminator_step(discriminator, real, fake, opt_d,
-                                                         scaler_d, labels, amp)
+                                                         scaler_d, labels, amp, cond)
             for k in range(config.g_steps):
                 if k:
                     with amp():
-                        fake = generator(torch.randn_like(z))
+                        fake = generator(torch.randn_like(z), *cond)
                 loss_g, d_g_z2 = generator_step(discriminator, fake, opt_g, scaler_g, amp,
-                                                config.loss)
+                                                config.loss, cond)
             stats[i] = torch.stack((loss_d, loss_g, d_x, d_g_z1, d_g_z2))
             i += 1
             bar.update(1)
@@ -237,8 +261,10 @@ def train_gan(
         record = {"epoch": epoch, "iterations": i, "seconds": seconds,
                   "images_per_s": images / seconds if seconds > 0 else float("nan")}
         run.history["epochs"].append(record)
-        save_image(_sample(generator, fixed_noise).float(), _mkparent(run.sample_path(epoch)),
-                   nrow=8, normalize=True, value_range=(-1, 1))
+        samples = run.generate(len(fixed_noise))
+        if samples.dim() == 4:  # images: a grid; other data (toy points) are plotted by notebooks
+            save_image(samples, _mkparent(run.sample_path(epoch)), nrow=_grid_columns(run),
+                       normalize=True, value_range=(-1, 1))
         if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
             _save_checkpoint(run, epoch, opt_d, opt_g, scaler_d, scaler_g)
         run.metrics = _summary(run, dtype)
@@ -251,16 +277,22 @@ def train_gan(
     if start_epoch > config.epochs:
         print(f"{run_dir} already holds {config.epochs} epochs; nothing to train.")
         run.metrics = read_json(run_dir / "metrics.json")
-    else:
+    elif getattr(data, "images", None) is not None:
         _save_real_vs_fake(run, data)
     return run
 
 
-def _repeat(data: ImageData, config: TrainConfig, device: torch.device, rng: torch.Generator):
+def _grid_columns(run: Run) -> int:
+    """8 columns, or one column per class for a conditional generator with up to 16 classes."""
+    return run.num_classes if 0 < run.num_classes <= 16 else 8
+
+
+def _repeat(data: Batches, config: TrainConfig, device: torch.device, rng: torch.Generator,
+            with_labels: bool = False):
     """Shuffled batches of `data`, `data_repeats` passes in a row, from one seeded generator."""
     for _ in range(config.data_repeats):
         yield from data.batches(config.batch_size, device=device, shuffle=True,
-                                flip=config.flip, generator=rng)
+                                flip=config.flip, generator=rng, with_labels=with_labels)
 
 
 def _flush(run: Run, stats: torch.Tensor, logged: int, i: int, epoch: int, step: int,
@@ -328,7 +360,7 @@ def _summary(run: Run, dtype: torch.dtype | None) -> dict:
     }
 
 
-def _save_real_vs_fake(run: Run, data: ImageData) -> None:
+def _save_real_vs_fake(run: Run, data: Batches) -> None:
     """real_vs_fake.png: up to 64 real images beside 64 fixed-noise samples."""
     n = min(len(data), run.config.num_samples)
     real = data.images[:n].float() / 127.5 - 1

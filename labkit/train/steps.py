@@ -36,16 +36,17 @@ def discriminator_step(
     scaler: torch.amp.GradScaler,
     labels: Labels,
     autocast,
+    cond: tuple = (),
 ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """Update D on a real and a (detached) fake batch; return (loss, D(x), D(G(z))) as tensors.
 
     Real and fake go through D separately, as in the PyTorch DCGAN tutorial, so each batch has
-    its own BatchNorm statistics.
+    its own BatchNorm statistics. `cond` (e.g. class labels) is passed to D after the images.
     """
     optimizer.zero_grad(set_to_none=True)
     with autocast():
-        logits_real = discriminator(real)
-        logits_fake = discriminator(fake.detach())
+        logits_real = discriminator(real, *cond)
+        logits_fake = discriminator(fake.detach(), *cond)
     loss = _bce(logits_real, labels.real) + _bce(logits_fake, labels.fake)
     scaler.scale(loss).backward()
     scaler.step(optimizer)
@@ -75,13 +76,14 @@ def generator_step(
     scaler: torch.amp.GradScaler,
     autocast,
     loss_kind: str = "non_saturating",
+    cond: tuple = (),
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Update G through D's verdict on `fake` (still attached to G); return (loss, D(G(z)))."""
     optimizer.zero_grad(set_to_none=True)
     discriminator.requires_grad_(False)  # gradients flow through D to G, D's weights get none
     try:
         with autocast():
-            logits_fake = discriminator(fake)
+            logits_fake = discriminator(fake, *cond)
         loss = generator_loss(logits_fake, loss_kind)
         scaler.scale(loss).backward()
     finally:
