@@ -60,12 +60,19 @@ class ImageSet:
         drop_last: bool = True,
         generator: torch.Generator | None = None,
         with_labels: bool = False,
+        shard: tuple[int, int] = (0, 1),
     ) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
         """One epoch of float batches in [-1, 1] on ``device`` (``(x, y)`` if ``with_labels``).
 
         The order and the flip mask are drawn here, on the CPU, from ``generator``, so one
-        seeded generator gives the same batches on any device.
+        seeded generator gives the same batches on any device. ``shard=(rank, world)`` yields
+        this process's slice of every global batch (data-parallel training; ``batch_size`` is
+        the global batch and must be divisible by ``world``).
         """
+        rank, world = shard
+        if not 0 <= rank < world or batch_size % world:
+            raise ValueError(f"shard={shard}: batch_size {batch_size} must split evenly over "
+                             f"{world} processes and rank must be in 0..{world - 1}")
         if with_labels and self.labels is None:
             raise ValueError(f"{self.name!r} has no labels")
         n = len(self)
@@ -74,7 +81,7 @@ class ImageSet:
         device = torch.device(device)
         if device.type == "cuda" and device.index is None:
             device = torch.device("cuda", torch.cuda.current_device())
-        return self._iterate(batch_size, device, order, mirror, drop_last, with_labels)
+        return self._iterate(batch_size, device, order, mirror, drop_last, with_labels, shard)
 
     def _iterate(
         self,
@@ -84,6 +91,7 @@ class ImageSet:
         mirror: torch.Tensor | None,
         drop_last: bool,
         with_labels: bool,
+        shard: tuple[int, int],
     ) -> Iterator[torch.Tensor | tuple[torch.Tensor, torch.Tensor]]:
         images, labels = self._device_copy(device)
         resident = images.device == device
@@ -91,14 +99,17 @@ class ImageSet:
         if mirror is not None:
             mirror = mirror.to(device, non_blocking=True)
         stop = self.num_batches(batch_size, drop_last) * batch_size
+        rank, world = shard
+        local = batch_size // world
         for start in range(0, min(stop, len(order)), batch_size):
-            index = order[start : start + batch_size]
+            start += rank * local  # this process's slice of the global batch
+            index = order[start : start + local]
             batch = images[index]
             if not resident:  # pinned host memory -> device
                 batch = batch.pin_memory().to(device, non_blocking=True)
             x = to_float(batch)
             if mirror is not None:
-                mask = mirror[start : start + batch_size]
+                mask = mirror[start : start + local]
                 x = torch.where(mask[:, None, None, None], x.flip(-1), x)
             if with_labels:
                 assert labels is not None

@@ -15,6 +15,7 @@ from torchvision.utils import make_grid, save_image
 from tqdm import tqdm
 
 from . import checkpoint as ckpt
+from . import distributed
 from .config import TrainConfig
 from .device import amp_dtype, autocast, pick_device, use_channels_last
 from .rundir import latest_run_dir, new_run_dir, read_json, write_json
@@ -116,8 +117,12 @@ def _noise_generator(device: torch.device, seed: int) -> torch.Generator:
 
 @torch.no_grad()
 def _sample(generator: nn.Module, z: torch.Tensor, cond: tuple = ()) -> torch.Tensor:
-    """G(z) on the CPU without gradients, in train mode as the PyTorch DCGAN tutorial samples."""
-    return generator(z, *cond).float().cpu()
+    """G(z) on the CPU without gradients, in train mode as the PyTorch DCGAN tutorial samples.
+
+    BatchNorm uses this process's statistics, so one process can sample alone.
+    """
+    with distributed.local_statistics(generator):
+        return generator(z, *cond).float().cpu()
 
 
 def _resolve_resume(config: TrainConfig) -> Path | None:
@@ -138,6 +143,22 @@ def _resolve_resume(config: TrainConfig) -> Path | None:
     return path
 
 
+@dataclass
+class _Loop:
+    """What one training iteration needs besides the batch: networks, optimisers, settings."""
+
+    generator: nn.Module  # as called in the loop: inside DistributedDataParallel when distributed
+    discriminator: nn.Module
+    opt_d: torch.optim.Optimizer
+    opt_g: torch.optim.Optimizer
+    scaler_d: torch.amp.GradScaler
+    scaler_g: torch.amp.GradScaler
+    amp: Callable
+    labels: Labels
+    processes: distributed.Processes
+    channels_last: bool
+
+
 def train_gan(
     generator: nn.Module,
     discriminator: nn.Module,
@@ -147,11 +168,14 @@ def train_gan(
     callbacks: tuple[Callable[[Run, int], None], ...] = (),
     **overrides,
 ) -> Run:
-    """Train an unconditional GAN on `data`; every file goes to a fresh (or resumed) run folder.
+    """Train a GAN on `data`; every file goes to a fresh (or resumed) run folder.
 
     Per iteration: one (or `d_steps`) discriminator update on a real and a fake batch, then one
-    (or `g_steps`) generator update. Each epoch ends with a fixed-noise grid, history/metrics
-    files, an atomic checkpoint, and the callbacks `callback(run, epoch)`.
+    (or `g_steps`) generator update; a conditional generator (with `num_classes`) and its
+    discriminator receive the batch's labels. Each epoch ends with a fixed-noise grid,
+    history/metrics files, an atomic checkpoint, and the callbacks `callback(run, epoch)`.
+    Under `torchrun`, each process trains on its slice of every global batch of
+    `config.batch_size`, and only rank 0 logs and writes files.
     """
     config = TrainConfig(**{**(config.to_dict() if config else {}), **overrides})
     if not hasattr(generator, "nz"):
@@ -159,127 +183,173 @@ def train_gan(
     if len(data) < config.batch_size:
         raise ValueError(f"the dataset has {len(data)} images, fewer than batch_size="
                          f"{config.batch_size}; lower batch_size or use more data")
-    resume_dir = _resolve_resume(config)
+    processes = distributed.setup(config.device)
+    if config.batch_size % processes.world:
+        raise ValueError(f"batch_size={config.batch_size} (the global batch) must be divisible "
+                         f"by the {processes.world} processes")
+    resume_dir = distributed.broadcast(_resolve_resume(config) if processes.main else None,
+                                       processes)
     state = None
     if resume_dir is not None:
         state = ckpt.load(resume_dir / "checkpoints" / "last.pt")
         ckpt.check_compatible(state, {"generator": generator, "discriminator": discriminator},
                               resume_dir / "checkpoints" / "last.pt")
 
-    device = pick_device(config.device)
+    device = (distributed.device_for(processes, config.device) if processes.world > 1
+              else pick_device(config.device))
     dtype = amp_dtype(device, config.amp)
     channels_last = use_channels_last(device, config.channels_last)
+    if processes.world > 1 and config.sync_batchnorm:
+        distributed.convert_batchnorm(generator)
+        distributed.convert_batchnorm(discriminator)
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory_format)
     discriminator.to(device, memory_format=memory_format)
-    opt_d = torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d)
-    opt_g = torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g)
-    scaler_enabled = dtype == torch.float16
-    scaler_d = torch.amp.GradScaler(device.type, enabled=scaler_enabled)
-    scaler_g = torch.amp.GradScaler(device.type, enabled=scaler_enabled)
     fixed_noise = torch.randn(config.num_samples, generator.nz,
                               generator=torch.Generator().manual_seed(config.seed)).to(device)
-
-    run_dir = resume_dir or new_run_dir(config.out_dir, config.name)
+    run_dir = distributed.broadcast(
+        resume_dir or (new_run_dir(config.out_dir, config.name) if processes.main else None),
+        processes)
     run = Run(run_dir, config, generator, discriminator, device, fixed_noise, empty_history())
-    start_epoch = 1
-    if state is not None:
-        generator.load_state_dict(state["generator"])
-        discriminator.load_state_dict(state["discriminator"])
-        opt_g.load_state_dict(state["opt_g"])
-        opt_d.load_state_dict(state["opt_d"])
-        scaler_d.load_state_dict(state["scaler_d"])
-        scaler_g.load_state_dict(state["scaler_g"])
-        torch.set_rng_state(state["rng"]["torch"])
-        run.history = state["history"]
-        start_epoch = state["epoch"] + 1
-        print(f"Resuming {run_dir} after epoch {state['epoch']}.")
-    write_json(run_dir / "config.json", {
-        "train": config.to_dict(),
-        "generator": ckpt.architecture(generator)["config"],
-        "discriminator": ckpt.architecture(discriminator)["config"],
-        "data": {"name": getattr(data, "name", type(data).__name__), "size": len(data),
-                 "manifest": getattr(data, "manifest", {})},
-        "device": str(device), "amp": str(dtype) if dtype else None,
-        "channels_last": channels_last, "torch": torch.__version__,
-        "resumed_from_epoch": start_epoch - 1 if state is not None else None,
-    })
+    wrap = ((lambda m: distributed.wrap(m, processes, device)) if processes.world > 1
+            else (lambda m: m))
+    scaler_on = dtype == torch.float16
+    loop = _Loop(wrap(generator), wrap(discriminator),
+                 torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d),
+                 torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g),
+                 torch.amp.GradScaler(device.type, enabled=scaler_on),
+                 torch.amp.GradScaler(device.type, enabled=scaler_on),
+                 lambda: autocast(device, dtype), Labels(config.real_label, config.fake_label),
+                 processes, channels_last)
+    start_epoch = _restore(run, loop, state) if state is not None else 1
+    if processes.main:
+        _write_config(run, data, dtype, start_epoch, processes.world)
 
-    labels = Labels(config.real_label, config.fake_label)
-    amp = lambda: autocast(device, dtype)  # noqa: E731
     iters = data.num_batches(config.batch_size) * config.data_repeats
     if config.max_steps_per_epoch:
         iters = min(iters, config.max_steps_per_epoch)
-    step = run.history["step"][-1] if run.history["step"] else 0
-    conditional = num_classes(generator) > 0
-
     for epoch in range(start_epoch, config.epochs + 1):
-        batch_rng = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 1))
-        noise_rng = _noise_generator(device, _epoch_seed(config.seed, epoch, 2))
-        stats = torch.zeros(iters, len(STATS), device=device)
-        logged = 0
-        bar = tqdm(total=iters, desc=f"epoch {epoch}/{config.epochs}", leave=False,
-                   disable=not config.progress, mininterval=1.0)
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        started = time.perf_counter()
-        i = 0
-        for batch in _repeat(data, config, device, batch_rng, conditional):
-            real, *cond = batch if conditional else (batch,)  # cond: the real batch's labels
-            if channels_last and real.dim() == 4:
-                real = real.contiguous(memory_format=torch.channels_last)
-            n = real.shape[0]
-            z = torch.randn(n, generator.nz, device=noise_rng.device, generator=noise_rng)
-            z = z.to(device)
-            with amp():
-                fake = generator(z, *cond)
-            for k in range(config.d_steps):
-                if k:
-                    with amp():
-                        fake = generator(torch.randn_like(z), *cond)
-                loss_d, d_x, d_g_z1 = discriminator_step(discriminator, real, fake, opt_d,
-                                                         scaler_d, labels, amp, cond)
-            for k in range(config.g_steps):
-                if k:
-                    with amp():
-                        fake = generator(torch.randn_like(z), *cond)
-                loss_g, d_g_z2 = generator_step(discriminator, fake, opt_g, scaler_g, amp,
-                                                config.loss, cond)
-            stats[i] = torch.stack((loss_d, loss_g, d_x, d_g_z1, d_g_z2))
-            i += 1
-            bar.update(1)
-            if i % config.log_every == 0 or i == iters:
-                logged = _flush(run, stats, logged, i, epoch, step, iters, bar)
-            if i == iters:
-                break
-        bar.close()
-        if device.type == "cuda":
-            torch.cuda.synchronize(device)
-        seconds = time.perf_counter() - started
-        step += i
-        images = i * config.batch_size
-        record = {"epoch": epoch, "iterations": i, "seconds": seconds,
-                  "images_per_s": images / seconds if seconds > 0 else float("nan")}
+        record = _train_epoch(run, loop, data, epoch, iters)
         run.history["epochs"].append(record)
-        samples = run.generate(len(fixed_noise))
-        if samples.dim() == 4:  # images: a grid; other data (toy points) are plotted by notebooks
-            save_image(samples, _mkparent(run.sample_path(epoch)), nrow=_grid_columns(run),
-                       normalize=True, value_range=(-1, 1))
-        if epoch % config.checkpoint_every == 0 or epoch == config.epochs:
-            _save_checkpoint(run, epoch, opt_d, opt_g, scaler_d, scaler_g)
-        run.metrics = _summary(run, dtype)
-        write_json(run_dir / "history.json", run.history)
-        write_json(run_dir / "metrics.json", run.metrics)
-        for callback in callbacks:
-            callback(run, epoch)
-        write_json(run_dir / "metrics.json", run.metrics)
+        if processes.main:
+            _end_epoch(run, loop, epoch, dtype, callbacks)
 
     if start_epoch > config.epochs:
         print(f"{run_dir} already holds {config.epochs} epochs; nothing to train.")
         run.metrics = read_json(run_dir / "metrics.json")
-    elif getattr(data, "images", None) is not None:
+    elif processes.main and getattr(data, "images", None) is not None:
         _save_real_vs_fake(run, data)
     return run
+
+
+def _restore(run: Run, loop: _Loop, state: dict) -> int:
+    """Load networks, optimisers, scalers, RNG and history; return the first epoch to train."""
+    run.generator.load_state_dict(state["generator"])
+    run.discriminator.load_state_dict(state["discriminator"])
+    loop.opt_g.load_state_dict(state["opt_g"])
+    loop.opt_d.load_state_dict(state["opt_d"])
+    loop.scaler_d.load_state_dict(state["scaler_d"])
+    loop.scaler_g.load_state_dict(state["scaler_g"])
+    torch.set_rng_state(state["rng"]["torch"])
+    run.history = state["history"]
+    if loop.processes.main:
+        print(f"Resuming {run.dir} after epoch {state['epoch']}.")
+    return state["epoch"] + 1
+
+
+def _write_config(run: Run, data: Batches, dtype: torch.dtype | None, start_epoch: int,
+                  world: int) -> None:
+    """config.json: training settings, architectures, data, device and versions."""
+    write_json(run.dir / "config.json", {
+        "train": run.config.to_dict(),
+        "generator": ckpt.architecture(run.generator)["config"],
+        "discriminator": ckpt.architecture(run.discriminator)["config"],
+        "data": {"name": getattr(data, "name", type(data).__name__), "size": len(data),
+                 "manifest": getattr(data, "manifest", {})},
+        "device": str(run.device), "amp": str(dtype) if dtype else None,
+        "processes": world, "torch": torch.__version__,
+        "resumed_from_epoch": start_epoch - 1 if start_epoch > 1 else None,
+    })
+
+
+def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int) -> dict:
+    """One epoch of D and G steps; returns the epoch's record (time, images/s)."""
+    config, device, processes = run.config, run.device, loop.processes
+    batch_rng = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 1))
+    noise_rng = _noise_generator(device, _epoch_seed(config.seed, epoch, 2))
+    conditional = run.num_classes > 0
+    step = run.history["step"][-1] if run.history["step"] else 0
+    stats = torch.zeros(iters, len(STATS), device=device)
+    logged = i = 0
+    bar = tqdm(total=iters, desc=f"epoch {epoch}/{config.epochs}", leave=False,
+               disable=not (config.progress and processes.main), mininterval=2.0)
+    _synchronize(device)
+    started = time.perf_counter()
+    for batch in _repeat(data, config, device, batch_rng, conditional, processes):
+        real, *cond = batch if conditional else (batch,)  # cond: the real batch's labels
+        if loop.channels_last and real.dim() == 4:
+            real = real.contiguous(memory_format=torch.channels_last)
+        stats[i] = _iteration(run, loop, real, cond, noise_rng)
+        i += 1
+        bar.update(1)
+        if i % config.log_every == 0 or i == iters:
+            logged = _flush(run, loop, stats, logged, i, epoch, step, iters, bar)
+        if i == iters:
+            break
+    bar.close()
+    _synchronize(device)
+    seconds = time.perf_counter() - started
+    return {"epoch": epoch, "iterations": i, "seconds": seconds,
+            "images_per_s": i * config.batch_size / seconds if seconds > 0 else float("nan")}
+
+
+def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
+               noise_rng: torch.Generator) -> torch.Tensor:
+    """D step(s), then G step(s) on one batch; returns the row of STATS for the history."""
+    config, processes = run.config, loop.processes
+    n = real.shape[0]
+    # The global batch's noise, this process's slice: the same numbers as a one-process run.
+    z = torch.randn(n * processes.world, run.generator.nz, device=noise_rng.device,
+                    generator=noise_rng)[processes.rank * n:(processes.rank + 1) * n]
+    z = z.to(run.device)
+    with loop.amp():
+        fake = loop.generator(z, *cond)
+    for k in range(config.d_steps):
+        if k:
+            with loop.amp():
+                fake = loop.generator(torch.randn_like(z), *cond)
+        loss_d, d_x, d_g_z1 = discriminator_step(loop.discriminator, real, fake, loop.opt_d,
+                                                 loop.scaler_d, loop.labels, loop.amp, cond)
+    for k in range(config.g_steps):
+        if k:
+            with loop.amp():
+                fake = loop.generator(torch.randn_like(z), *cond)
+        # D's own module: its weights get no gradient here, so DDP must not wait for any.
+        loss_g, d_g_z2 = generator_step(run.discriminator, fake, loop.opt_g, loop.scaler_g,
+                                        loop.amp, config.loss, cond)
+    return torch.stack((loss_d, loss_g, d_x, d_g_z1, d_g_z2))
+
+
+def _end_epoch(run: Run, loop: _Loop, epoch: int, dtype: torch.dtype | None,
+               callbacks: tuple) -> None:
+    """Rank 0 after each epoch: sample grid, checkpoint, history/metrics files, callbacks."""
+    samples = run.generate(len(run.fixed_noise))
+    if samples.dim() == 4:  # images: a grid; other data (toy points) are plotted by notebooks
+        save_image(samples, _mkparent(run.sample_path(epoch)), nrow=_grid_columns(run),
+                   normalize=True, value_range=(-1, 1))
+    if epoch % run.config.checkpoint_every == 0 or epoch == run.config.epochs:
+        _save_checkpoint(run, epoch, loop)
+    run.metrics = _summary(run, dtype)
+    write_json(run.dir / "history.json", run.history)
+    write_json(run.dir / "metrics.json", run.metrics)
+    for callback in callbacks:
+        callback(run, epoch)
+    write_json(run.dir / "metrics.json", run.metrics)
+
+
+def _synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
 
 
 def _grid_columns(run: Run) -> int:
@@ -288,22 +358,31 @@ def _grid_columns(run: Run) -> int:
 
 
 def _repeat(data: Batches, config: TrainConfig, device: torch.device, rng: torch.Generator,
-            with_labels: bool = False):
-    """Shuffled batches of `data`, `data_repeats` passes in a row, from one seeded generator."""
+            with_labels: bool, processes: distributed.Processes):
+    """Shuffled batches of `data`, `data_repeats` passes in a row, from one seeded generator.
+
+    With several processes, each takes its slice of every global batch.
+    """
+    shard = {"shard": (processes.rank, processes.world)} if processes.world > 1 else {}
     for _ in range(config.data_repeats):
         yield from data.batches(config.batch_size, device=device, shuffle=True,
-                                flip=config.flip, generator=rng, with_labels=with_labels)
+                                flip=config.flip, generator=rng, with_labels=with_labels,
+                                **shard)
 
 
-def _flush(run: Run, stats: torch.Tensor, logged: int, i: int, epoch: int, step: int,
-           iters: int, bar) -> int:
-    """Copy the unlogged iterations to the history (one host sync), check them, print a log line."""
-    values = stats[logged:i].float().cpu()
+def _flush(run: Run, loop: _Loop, stats: torch.Tensor, logged: int, i: int, epoch: int,
+           step: int, iters: int, bar) -> int:
+    """Copy the unlogged iterations to the history (one host sync), check them, print a log line.
+
+    With several processes the values are averaged over them first: the global batch's values.
+    """
+    values = distributed.mean_over_processes(stats[logged:i].float(), loop.processes).cpu()
     if not torch.isfinite(values).all():
         bad = int((~torch.isfinite(values)).any(dim=1).nonzero()[0]) + logged + 1
         last = run.checkpoint_path
         kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
-        write_json(run.dir / "history.json", run.history)
+        if loop.processes.main:
+            write_json(run.dir / "history.json", run.history)
         raise TrainingDiverged(
             f"a loss became NaN or infinite at epoch {epoch}, iteration {bad}/{iters}; "
             f"training stopped and {kept}. Try lower learning rates, amp=False, or another "
@@ -315,7 +394,9 @@ def _flush(run: Run, stats: torch.Tensor, logged: int, i: int, epoch: int, step:
             run.history[key].append(value)
     last = dict(zip(STATS, values[-1].tolist()))
     bar.set_postfix(loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
-    tqdm.write(LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters, **last))
+    if loop.processes.main:
+        tqdm.write(LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters,
+                                     **last))
     return i
 
 
@@ -324,7 +405,8 @@ def _mkparent(path: Path) -> Path:
     return path
 
 
-def _save_checkpoint(run: Run, epoch: int, opt_d, opt_g, scaler_d, scaler_g) -> None:
+def _save_checkpoint(run: Run, epoch: int, loop: _Loop) -> None:
+    """checkpoints/last.pt: everything an exact resume needs, written atomically."""
     state = {
         "format": ckpt.FORMAT,
         "epoch": epoch,
@@ -332,8 +414,8 @@ def _save_checkpoint(run: Run, epoch: int, opt_d, opt_g, scaler_d, scaler_g) -> 
                          "discriminator": ckpt.architecture(run.discriminator)},
         "generator": run.generator.state_dict(),
         "discriminator": run.discriminator.state_dict(),
-        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-        "scaler_d": scaler_d.state_dict(), "scaler_g": scaler_g.state_dict(),
+        "opt_g": loop.opt_g.state_dict(), "opt_d": loop.opt_d.state_dict(),
+        "scaler_d": loop.scaler_d.state_dict(), "scaler_g": loop.scaler_g.state_dict(),
         "rng": {"torch": torch.get_rng_state()},
         "history": run.history,
         "train_config": run.config.to_dict(),
