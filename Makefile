@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint book clean-book clean
+.PHONY: install test lint book bench clean-book clean
 
 install: $(STAMP)
 
@@ -34,3 +34,7 @@ clean-book:
 
 clean: clean-book
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# Throughput of the training path (writes bench/bench.json and bench/bench.md); ≤ 10 min on 2 CPUs.
+bench: $(STAMP)
+	$(BIN)/labkit bench --out bench

@@ -37,6 +37,7 @@ class TrainConfig:
     resume: bool | str = False
     progress: bool = True
     max_steps_per_epoch: int | None = None
+    compile: bool = False  # torch.compile the networks (pays off on GPUs for long runs)
     sync_batchnorm: bool = True  # under torchrun: BatchNorm statistics over the global batch
     extra: dict = field(default_factory=dict)
 

@@ -149,6 +149,7 @@ class _Loop:
 
     generator: nn.Module  # as called in the loop: inside DistributedDataParallel when distributed
     discriminator: nn.Module
+    judge: nn.Module  # D for the generator step: never inside DDP (its weights get no gradient)
     opt_d: torch.optim.Optimizer
     opt_g: torch.optim.Optimizer
     scaler_d: torch.amp.GradScaler
@@ -211,10 +212,14 @@ def train_gan(
         resume_dir or (new_run_dir(config.out_dir, config.name) if processes.main else None),
         processes)
     run = Run(run_dir, config, generator, discriminator, device, fixed_noise, empty_history())
-    wrap = ((lambda m: distributed.wrap(m, processes, device)) if processes.world > 1
-            else (lambda m: m))
+    def wrap(module: nn.Module) -> nn.Module:
+        """The module as the loop calls it: compiled and/or inside DDP, as configured."""
+        module = torch.compile(module) if config.compile else module
+        return distributed.wrap(module, processes, device) if processes.world > 1 else module
+
     scaler_on = dtype == torch.float16
     loop = _Loop(wrap(generator), wrap(discriminator),
+                 torch.compile(discriminator) if config.compile else discriminator,
                  torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d),
                  torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g),
                  torch.amp.GradScaler(device.type, enabled=scaler_on),
@@ -324,8 +329,7 @@ def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
         if k:
             with loop.amp():
                 fake = loop.generator(torch.randn_like(z), *cond)
-        # D's own module: its weights get no gradient here, so DDP must not wait for any.
-        loss_g, d_g_z2 = generator_step(run.discriminator, fake, loop.opt_g, loop.scaler_g,
+        loss_g, d_g_z2 = generator_step(loop.judge, fake, loop.opt_g, loop.scaler_g,
                                         loop.amp, config.loss, cond)
     return torch.stack((loss_d, loss_g, d_x, d_g_z1, d_g_z2))
 

@@ -1,0 +1,45 @@
+"""The benchmark: both loops really train on the same images; the table reports every row."""
+
+import json
+
+import pytest
+import torch
+
+from labkit import bench
+from labkit.data import load
+
+
+@pytest.fixture(scope="module")
+def jpegs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("jpegs")
+    images = load("photos", image_size=64, subset=48).images
+    return bench.write_jpeg_folder(images, root)
+
+
+@pytest.mark.slow
+def test_bench_rows_measure_both_loops_on_the_same_data(jpegs, tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
+    device = torch.device("cpu")
+    training = bench.bench_training(jpegs, device, iterations=2, repeats=1, batch_size=16,
+                                    out_dir=tmp_path / "runs")
+    assert training["reference_images_per_s"] > 0 and training["labkit_images_per_s"] > 0
+    assert training["ratio"] == pytest.approx(
+        training["labkit_images_per_s"] / training["reference_images_per_s"])
+    data = bench.bench_data_path(jpegs, device, repeats=1, batch_size=16)
+    assert data["cache_images_per_s"] > data["jpeg_images_per_s"] > 0
+    cuda = bench.bench_cuda(jpegs, device, 2, 1, 16, tmp_path)
+    assert cuda == {"measured": False, "why": "no CUDA device (ran on cpu)"}
+    result = {"device": "cpu", "torch": torch.__version__, "threads": 2, "model": "m",
+              "batch_size": 16, "repeats": 1, "training": training, "data_path": data,
+              "cuda": cuda, "chapters": {"02_dcgan_celeba": {"smoke": 9.0, "cpu": None}}}
+    table = bench.markdown(result)
+    assert f"| {training['ratio']:.2f} |" in table
+    assert "not measured: no CUDA device" in table
+    assert "02_dcgan_celeba wall time, s: smoke / cpu | 9 | not measured" in table
+    json.dumps(result)  # JSON-ready
+
+
+def test_flops_per_image_counts_the_dcgan_iteration():
+    flops = bench.flops_per_image(torch.device("cpu"), batch_size=2)
+    # G forward + 3 D forwards + backwards: of the order of a few GFLOPs per image.
+    assert 1e9 < flops < 2e10
