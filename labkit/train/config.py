@@ -77,6 +77,19 @@ class TrainConfig:
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError("max_steps_per_epoch must be None or a positive integer")
 
+    @classmethod
+    def from_profile(cls, resolved: dict, name: str, **overrides) -> TrainConfig:
+        """The training settings of a resolved chapter configuration (`labkit.profiles.resolve`).
+
+        Every key that names a field is taken as is; `beta1` sets the first Adam beta of both
+        networks (the second stays 0.999).
+        """
+        fields = {f.name for f in dataclasses.fields(cls)}
+        settings = {k: v for k, v in resolved.items() if k in fields}
+        if "beta1" in resolved:
+            settings["betas_d"] = settings["betas_g"] = (resolved["beta1"], 0.999)
+        return cls(**{**settings, "name": name, **overrides})
+
     def to_dict(self) -> dict:
         """The configuration as a JSON-ready dict."""
         return dataclasses.asdict(self)
