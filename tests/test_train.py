@@ -264,3 +264,16 @@ def test_conditional_training_feeds_the_batch_labels_to_both_networks(tmp_path):
     b = run.generate(4, seed=1, labels=torch.full((4,), 2))
     assert a.shape == (4, 1, 8, 8) and not torch.equal(a, b)
     assert (run.dir / "samples" / "epoch_001.png").is_file()
+
+
+def test_runs_go_to_google_drive_when_it_is_mounted(tmp_path, monkeypatch):
+    from labkit.train import rundir
+
+    monkeypatch.delenv("LABKIT_RUNS", raising=False)
+    monkeypatch.setattr(rundir, "COLAB_DRIVE", tmp_path / "MyDrive")
+    assert rundir.runs_parent() == rundir.Path("runs")
+    (tmp_path / "MyDrive").mkdir()
+    assert rundir.runs_parent() == tmp_path / "MyDrive" / "gan-lab" / "runs"
+    monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "elsewhere"))
+    assert rundir.runs_parent() == tmp_path / "elsewhere"
+    assert rundir.runs_parent(tmp_path / "given") == tmp_path / "given"

@@ -8,10 +8,17 @@ import os
 import time
 from pathlib import Path
 
+COLAB_DRIVE = Path("/content/drive/MyDrive")
+
 
 def runs_parent(out_dir: str | os.PathLike | None = None) -> Path:
-    """Where runs go: the argument, else $LABKIT_RUNS, else ./runs."""
-    return Path(out_dir or os.environ.get("LABKIT_RUNS") or "runs")
+    """Where runs go: the argument, else $LABKIT_RUNS, else Google Drive when it is mounted on
+    Colab (so runs survive a disconnect), else ./runs."""
+    if out_dir or os.environ.get("LABKIT_RUNS"):
+        return Path(out_dir or os.environ["LABKIT_RUNS"])
+    if COLAB_DRIVE.is_dir():
+        return COLAB_DRIVE / "gan-lab" / "runs"
+    return Path("runs")
 
 
 def new_run_dir(out_dir: str | os.PathLike | None, name: str) -> Path:
