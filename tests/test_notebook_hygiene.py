@@ -1,0 +1,70 @@
+"""Every chapter notebook as stored in git: stripped, and opening the way the course promises."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9]*.ipynb"))
+CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
+
+
+def test_there_are_chapter_notebooks():
+    assert any(nb.name.startswith("02_") for nb in NOTEBOOKS)
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_is_stored_without_outputs(path):
+    nb = nbformat.read(path, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            assert cell.outputs == [] and cell.execution_count is None, path.name
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_notebook_opens_with_badge_parameters_and_install(path):
+    nb = nbformat.read(path, as_version=4)
+    repo = CONFIG["repository"]["url"].removeprefix("https://github.com/")
+    branch = CONFIG["repository"]["branch"]
+    title = nb.cells[0]
+    assert title.cell_type == "markdown" and title.source.startswith("# ")
+    badge = f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{path.name}"
+    assert badge in title.source, "the Colab badge must point at this notebook in the repo"
+    parameters = nb.cells[1]
+    assert parameters.cell_type == "code" and "parameters" in parameters.metadata.get("tags", [])
+    assert re.search(r'^profile = "auto"', parameters.source, re.M)
+    values = [line.split("=", 1)[1].split("#")[0].strip()
+              for line in parameters.source.splitlines() if "=" in line.split("#")[0]]
+    assert values[0] == '"auto"' and all(v == "None" for v in values[1:]), "knobs default to None"
+    install = nb.cells[2].source
+    assert f"git+{CONFIG['repository']['url']}" in install
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_install_cell_is_a_no_op_when_labkit_is_importable(path):
+    from IPython.core.interactiveshell import InteractiveShell
+
+    nb = nbformat.read(path, as_version=4)
+    install = nb.cells[2].source
+    head = install.split("\n\n")[0]  # the try/except block that may install
+    shell = InteractiveShell.instance()
+    calls = []
+    original = shell.run_line_magic
+    shell.run_line_magic = lambda name, line, *a, **k: calls.append((name, line))
+    try:
+        result = shell.run_cell(head)
+    finally:
+        shell.run_line_magic = original
+    assert result.success and calls == []
+    broken = head.replace("import labkit", "import labkit_that_is_missing")
+    shell.run_line_magic = lambda name, line, *a, **k: calls.append((name, line))
+    try:
+        shell.run_cell(broken)
+    finally:
+        shell.run_line_magic = original
+    assert calls and calls[0][0] == "pip" and "git+" in calls[0][1]
