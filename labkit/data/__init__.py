@@ -2,9 +2,17 @@
 
 from .errors import DatasetNotFoundError
 from .imageset import ImageSet
+from .imresize import imresize
 from .paths import default_root
 from .registry import available, load
 from .synthetic import synthetic_blobs
+from .toy import (
+    PointSet,
+    gaussian_mixture_1d,
+    optimal_discriminator,
+    ring_centres,
+    ring_of_gaussians,
+)
 
 __all__ = [
     "load",
@@ -13,4 +21,10 @@ __all__ = [
     "DatasetNotFoundError",
     "synthetic_blobs",
     "default_root",
+    "imresize",
+    "PointSet",
+    "gaussian_mixture_1d",
+    "ring_of_gaussians",
+    "ring_centres",
+    "optimal_discriminator",
 ]
