@@ -17,20 +17,74 @@ PROFILES = ("smoke", "cpu", "full")
 COMMON = {"seed": 0, "out_dir": None, "resume": False, "device": "auto", "data_root": None}
 
 CHAPTERS: dict[str, dict[str, dict]] = {
+    # Chapter 1: toy GANs (small MLPs on 1-D and 2-D points). CPU-sized on every profile: these
+    # networks are too small to gain from a GPU, and on the CPU a run gives the same numbers
+    # everywhere. One epoch = data_repeats passes over `points` points in batches of batch_size;
+    # a ring setting is {"label", "loss", "lr_d", "lr_g", "d_steps"}.
+    "theory": {
+        "full": {"device": "cpu", "points": 2048, "batch_size": 256, "nz": 2, "hidden": 128,
+                 "layers": 3, "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
+                 "dstar_steps": 3000, "mixture_epochs": 12, "ring_std": 0.02,
+                 "ring_epochs": 40, "data_repeats": 25, "eval_samples": 2500,
+                 "explorer_epochs": 20,
+                 "ring_settings": [
+                     {"label": "non-saturating", "loss": "non_saturating", "lr_d": 1e-3,
+                      "lr_g": 1e-3, "d_steps": 1},
+                     {"label": "minimax", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3,
+                      "d_steps": 1},
+                     {"label": "slow G (lr_g 5e-5)", "loss": "non_saturating", "lr_d": 1e-3,
+                      "lr_g": 5e-5, "d_steps": 1},
+                     {"label": "2 D steps per G step", "loss": "non_saturating",
+                      "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 2},
+                     {"label": "small steps (lr 1e-4)", "loss": "non_saturating",
+                      "lr_d": 1e-4, "lr_g": 1e-4, "d_steps": 1},
+                     {"label": "5 D steps per G step", "loss": "non_saturating",
+                      "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 5},
+                 ]},
+        "cpu": {"device": "cpu", "points": 2048, "batch_size": 256, "nz": 2, "hidden": 128,
+                "layers": 3, "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
+                "dstar_steps": 2000, "mixture_epochs": 12, "ring_std": 0.02,
+                "ring_epochs": 20, "data_repeats": 25, "eval_samples": 2500,
+                "explorer_epochs": 10,
+                "ring_settings": [
+                    {"label": "non-saturating", "loss": "non_saturating", "lr_d": 1e-3,
+                     "lr_g": 1e-3, "d_steps": 1},
+                    {"label": "minimax", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3,
+                     "d_steps": 1},
+                    {"label": "slow G (lr_g 5e-5)", "loss": "non_saturating", "lr_d": 1e-3,
+                     "lr_g": 5e-5, "d_steps": 1},
+                    {"label": "2 D steps per G step", "loss": "non_saturating",
+                     "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 2},
+                ]},
+        "smoke": {"device": "cpu", "points": 1024, "batch_size": 128, "nz": 2, "hidden": 64,
+                  "layers": 2, "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
+                  "dstar_steps": 300, "mixture_epochs": 3, "ring_std": 0.02,
+                  "ring_epochs": 8, "data_repeats": 20, "eval_samples": 1000,
+                  "explorer_epochs": 2,
+                  "ring_settings": [
+                      {"label": "non-saturating", "loss": "non_saturating", "lr_d": 1e-3,
+                       "lr_g": 1e-3, "d_steps": 1},
+                      {"label": "slow G (lr_g 5e-5)", "loss": "non_saturating", "lr_d": 1e-3,
+                       "lr_g": 5e-5, "d_steps": 1},
+                  ]},
+    },
     # Chapter 2: the seed reports' DCGAN (PyTorch tutorial layout, Adam 2e-4, beta1 0.5, batch 128).
     "dcgan": {
         "full": {"dataset": "celeba", "split": "train", "image_size": 64, "channels": 3,
                  "subset": None, "epochs": 5, "batch_size": 128, "nz": 100, "ngf": 64, "ndf": 64,
                  "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "real_label": 1.0,
-                 "fake_label": 0.0, "flip": False, "data_repeats": 1, "log_every": 200},
+                 "fake_label": 0.0, "flip": False, "data_repeats": 1, "log_every": 200,
+                 "metric": "fid", "eval_every": 1, "eval_samples": 10_000},
         "cpu": {"dataset": "faces", "split": "all", "image_size": 32, "channels": 1, "subset": None,
                 "epochs": 20, "batch_size": 32, "nz": 100, "ngf": 64, "ndf": 64,
                 "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "real_label": 1.0,
-                "fake_label": 0.0, "flip": True, "data_repeats": 24, "log_every": 36},
+                "fake_label": 0.0, "flip": True, "data_repeats": 24, "log_every": 36,
+                "metric": "swd", "eval_every": 2, "eval_samples": 100},
         "smoke": {"dataset": "faces", "split": "all", "image_size": 32, "channels": 1,
                   "subset": None, "epochs": 2, "batch_size": 16, "nz": 32, "ngf": 16, "ndf": 16,
                   "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "real_label": 1.0,
-                  "fake_label": 0.0, "flip": True, "data_repeats": 2, "log_every": 5},
+                  "fake_label": 0.0, "flip": True, "data_repeats": 2, "log_every": 5,
+                  "metric": "swd", "eval_every": 1, "eval_samples": 64},
     },
 }
 

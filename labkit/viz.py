@@ -266,3 +266,26 @@ def _finish(fig: Figure, path: PathLike | None) -> Figure:
         fig.savefig(_parent_made(path), dpi=DPI)
     plt.close(fig)
     return fig
+
+
+def plot_metric(history: Mapping, name: str, *, path: PathLike | None = None,
+                lower_is_better: bool = True) -> Figure:
+    """A metric recorded by `MetricCallback` against the epoch, the best epoch marked."""
+    entries = history.get("metrics", {}).get(name, [])
+    if not entries:
+        raise ValueError(f"the history holds no metric {name!r}; "
+                         f"recorded: {sorted(history.get('metrics', {}))}")
+    epochs = [e["epoch"] for e in entries]
+    values = [e["value"] for e in entries]
+    choose = min if lower_is_better else max
+    best = choose(range(len(values)), key=lambda i: values[i])
+    fig, ax = plt.subplots(figsize=(6, 3.5))
+    ax.plot(epochs, values, marker="o")
+    ax.plot([epochs[best]], [values[best]], marker="*", markersize=14, linestyle="none",
+            label=f"best: {values[best]:.4g} at epoch {epochs[best]}")
+    n = entries[-1].get("n_fake")
+    ax.set_title(f"{name} of the fixed samples" + (f" ({n} generated images)" if n else ""))
+    ax.set_xlabel("epoch")
+    ax.set_ylabel(f"{name} ({'lower' if lower_is_better else 'higher'} is better)")
+    ax.legend()
+    return _finish(fig, path)

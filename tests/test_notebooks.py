@@ -42,9 +42,17 @@ def test_chapter2_smoke_run_writes_history_grids_and_throughput(tmp_path, monkey
     assert all(math.isfinite(v) for k in ("loss_d", "loss_g", "d_x") for v in history[k])
     metrics = json.loads((run / "metrics.json").read_text())
     assert metrics["images_per_s"] > 0 and metrics["status"] == "finished"
+    # The quality metric (SWD offline) was measured every epoch and the best weights kept.
+    swd = history["metrics"]["swd"]
+    assert [e["epoch"] for e in swd] == [1, 2] and all(e["value"] > 0 for e in swd)
+    assert swd[0]["n_fake"] == swd[0]["n_real"] == 64
+    best = min(swd, key=lambda e: e["value"])
+    assert metrics["metric_swd_best"] == best["value"]
+    assert metrics["metric_swd_best_epoch"] == best["epoch"]
+    assert (run / "checkpoints" / "best.pt").is_file()
     for figure in ("samples/epoch_001.png", "samples/epoch_002.png", "real_vs_fake.png",
                    "losses.png", "probabilities.png", "grids_over_epochs.png",
-                   "interpolation.png"):
+                   "interpolation.png", "swd.png"):
         with Image.open(run / figure) as im:
             assert im.width > 50 and im.height > 50, figure
     text = stdout_of(nb)
@@ -59,4 +67,12 @@ def test_chapter2_smoke_run_writes_history_grids_and_throughput(tmp_path, monkey
 def test_chapter2_rejects_a_bad_parameter_before_training(tmp_path):
     with pytest.raises(papermill.PapermillExecutionError, match="epochs"):
         execute("02_dcgan_celeba.ipynb", tmp_path, profile="smoke", epochs="ten")
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
+def test_chapter2_fid_without_inception_weights_fails_before_training(tmp_path, monkeypatch):
+    monkeypatch.setenv("LABKIT_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    with pytest.raises(papermill.PapermillExecutionError, match="LABKIT_INCEPTION_WEIGHTS"):
+        execute("02_dcgan_celeba.ipynb", tmp_path, profile="smoke", metric="fid")
     assert not (tmp_path / "runs").exists()

@@ -171,3 +171,19 @@ def test_latent_interpolation_keeps_eval_mode_and_plots(tmp_path):
     assert fig.axes[0].images[0].get_array().shape == (2 + 2 * 34, 2 + 4 * 34, 3)
     assert "interpolation" in fig.axes[0].get_title()
     assert (tmp_path / "interp.png").exists()
+
+
+def test_plot_metric_marks_the_best_epoch(tmp_path):
+    history = {"metrics": {"swd": [{"epoch": 1, "value": 9.0, "n_fake": 100},
+                                   {"epoch": 2, "value": 4.0, "n_fake": 100},
+                                   {"epoch": 3, "value": 6.0, "n_fake": 100}]}}
+    fig = viz.plot_metric(history, "swd", path=tmp_path / "m.png")
+    ax = fig.axes[0]
+    assert list(ax.lines[0].get_xdata()) == [1, 2, 3]
+    assert list(ax.lines[1].get_xdata()) == [2] and list(ax.lines[1].get_ydata()) == [4.0]
+    assert "best: 4 at epoch 2" in ax.get_legend().get_texts()[0].get_text()
+    assert (tmp_path / "m.png").is_file()
+    higher = viz.plot_metric(history, "swd", lower_is_better=False)
+    assert list(higher.axes[0].lines[1].get_xdata()) == [1]
+    with pytest.raises(ValueError, match="no metric 'fid'"):
+        viz.plot_metric(history, "fid")
