@@ -277,3 +277,61 @@ def test_runs_go_to_google_drive_when_it_is_mounted(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_RUNS", str(tmp_path / "elsewhere"))
     assert rundir.runs_parent() == tmp_path / "elsewhere"
     assert rundir.runs_parent(tmp_path / "given") == tmp_path / "given"
+
+
+class TinyUpscaler(nn.Module):
+    """A ×2 super-resolution toy: nearest upsampling and a 3×3 convolution."""
+
+    def __init__(self):
+        super().__init__()
+        self.config = {"family": "toy-sr"}
+        self.conv = nn.Conv2d(1, 1, 3, padding=1)
+
+    def forward(self, low):
+        return self.conv(F.interpolate(low, scale_factor=2, mode="nearest"))
+
+
+class TinyCritic(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.config = {"family": "toy-sr"}
+        self.linear = nn.Linear(32 * 32, 1)
+
+    def forward(self, x):
+        return self.linear(x.flatten(1)).view(-1)
+
+
+def test_super_resolution_pretraining_fits_the_content_and_leaves_d_alone(blobs, tmp_path):
+    from labkit.data import imresize
+    from labkit.train import SuperResolution
+
+    torch.manual_seed(0)
+    task = SuperResolution(lambda hr: imresize(hr, 0.5), F.mse_loss, adversarial_weight=0.0)
+    critic = TinyCritic()
+    before = [p.clone() for p in critic.parameters()]
+    run = train_gan(TinyUpscaler(), critic, blobs, epochs=3, task=task, lr_g=1e-2,
+                    out_dir=tmp_path, **FAST)
+    content = run.history["loss_content"]
+    assert content[-1] < content[0] / 2
+    assert run.history["loss_g"] == pytest.approx(content)  # no adversarial term
+    assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
+    assert set(run.history["d_x"]) == {0.0}
+    assert run.generate(4).shape == (4, 1, 32, 32)
+    assert (run.dir / "samples" / "epoch_003.png").is_file()
+
+
+def test_super_resolution_gan_adds_the_weighted_adversarial_loss(blobs, tmp_path, capsys):
+    from labkit.data import imresize
+    from labkit.train import SuperResolution
+
+    torch.manual_seed(0)
+    task = SuperResolution(lambda hr: imresize(hr, 0.5), F.mse_loss, adversarial_weight=0.5)
+    critic = TinyCritic()
+    before = [p.clone() for p in critic.parameters()]
+    run = train_gan(TinyUpscaler(), critic, blobs, epochs=1, task=task, out_dir=tmp_path,
+                    **FAST)
+    h = run.history
+    assert any(not torch.equal(a, b) for a, b in zip(before, critic.parameters()))
+    # Loss_G = content + 0.5 × adversarial, and the adversarial part is -log D(G(x)) > 0.
+    assert all(g > c for g, c in zip(h["loss_g"], h["loss_content"]))
+    assert "\tContent: " in capsys.readouterr().out

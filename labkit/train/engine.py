@@ -26,6 +26,21 @@ LOG_FORMAT = ("[{epoch}/{epochs}][{i}/{iters}]\tLoss_D: {loss_d:.4f}\tLoss_G: {l
               "D(x): {d_x:.4f}\tD(G(z)): {d_g_z1:.4f} / {d_g_z2:.4f}")
 
 
+@dataclass
+class SuperResolution:
+    """The super-resolution task: G sees a downscaled real batch and is also scored against it.
+
+    `downscale(hr) -> lr` makes G's input from the real batch (e.g. MATLAB-bicubic ×1/4),
+    `content(sr, hr) -> loss` is the content loss (MSE, or a VGG feature loss); the generator's
+    loss is content + `adversarial_weight` × adversarial (SRGAN: 1e-3). With weight 0 the
+    discriminator is neither trained nor consulted: SRResNet pre-training.
+    """
+
+    downscale: Callable[[torch.Tensor], torch.Tensor]
+    content: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    adversarial_weight: float = 1e-3
+
+
 class TrainingDiverged(RuntimeError):
     """A loss became NaN or infinite; the last good checkpoint is kept."""
 
@@ -49,9 +64,15 @@ class Run:
     generator: nn.Module
     discriminator: nn.Module
     device: torch.device
-    fixed_noise: torch.Tensor
+    fixed_noise: torch.Tensor  # fixed latents; for super-resolution, fixed low-res inputs
     history: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
+    task: SuperResolution | None = None
+
+    @property
+    def stat_names(self) -> tuple[str, ...]:
+        """The per-iteration values in the history (super-resolution adds the content loss)."""
+        return STATS + (("loss_content",) if self.task else ())
 
     @property
     def checkpoint_path(self) -> Path:
@@ -72,8 +93,11 @@ class Run:
                  labels: torch.Tensor | None = None) -> torch.Tensor:
         """n generated samples on the CPU (the fixed noise when seed is None and n fits).
 
-        A conditional generator gets `labels` (default: classes 0, 1, 2, ... in turn).
+        A conditional generator gets `labels` (default: classes 0, 1, 2, ... in turn); a
+        super-resolution generator upscales the first n fixed low-resolution inputs.
         """
+        if self.task is not None:
+            return _sample(self.generator, self.fixed_noise[:n])
         if seed is None and n <= len(self.fixed_noise):
             z = self.fixed_noise[:n]
         else:
@@ -98,9 +122,9 @@ def _labels_for(generator: nn.Module, n: int, labels: torch.Tensor | None,
     return (labels.to(device),)
 
 
-def empty_history() -> dict:
+def empty_history(names: tuple[str, ...] = STATS) -> dict:
     """A history with no entries: per-iteration lists plus per-epoch records."""
-    return {"step": [], "epoch": [], **{k: [] for k in STATS}, "epochs": []}
+    return {"step": [], "epoch": [], **{k: [] for k in names}, "epochs": []}
 
 
 def _epoch_seed(seed: int, epoch: int, stream: int) -> int:
@@ -167,6 +191,7 @@ def train_gan(
     config: TrainConfig | None = None,
     *,
     callbacks: tuple[Callable[[Run, int], None], ...] = (),
+    task: SuperResolution | None = None,
     **overrides,
 ) -> Run:
     """Train a GAN on `data`; every file goes to a fresh (or resumed) run folder.
@@ -176,10 +201,11 @@ def train_gan(
     discriminator receive the batch's labels. Each epoch ends with a fixed-noise grid,
     history/metrics files, an atomic checkpoint, and the callbacks `callback(run, epoch)`.
     Under `torchrun`, each process trains on its slice of every global batch of
-    `config.batch_size`, and only rank 0 logs and writes files.
+    `config.batch_size`, and only rank 0 logs and writes files. `task=SuperResolution(...)`
+    trains a super-resolution GAN: G's input is the downscaled real batch instead of noise.
     """
     config = TrainConfig(**{**(config.to_dict() if config else {}), **overrides})
-    if not hasattr(generator, "nz"):
+    if task is None and not hasattr(generator, "nz"):
         raise ValueError("the generator must expose its latent size as `generator.nz`")
     if len(data) < config.batch_size:
         raise ValueError(f"the dataset has {len(data)} images, fewer than batch_size="
@@ -206,12 +232,17 @@ def train_gan(
     memory_format = torch.channels_last if channels_last else torch.contiguous_format
     generator.to(device, memory_format=memory_format)
     discriminator.to(device, memory_format=memory_format)
-    fixed_noise = torch.randn(config.num_samples, generator.nz,
-                              generator=torch.Generator().manual_seed(config.seed)).to(device)
+    if task is None:
+        fixed_noise = torch.randn(config.num_samples, generator.nz,
+                                  generator=torch.Generator().manual_seed(config.seed)).to(device)
+    else:  # the first images of the data, downscaled: the same inputs at every epoch
+        first = data.images[:config.num_samples].to(device).float() / 127.5 - 1
+        fixed_noise = task.downscale(first)
     run_dir = distributed.broadcast(
         resume_dir or (new_run_dir(config.out_dir, config.name) if processes.main else None),
         processes)
-    run = Run(run_dir, config, generator, discriminator, device, fixed_noise, empty_history())
+    run = Run(run_dir, config, generator, discriminator, device, fixed_noise, task=task)
+    run.history = empty_history(run.stat_names)
     def wrap(module: nn.Module) -> nn.Module:
         """The module as the loop calls it: compiled and/or inside DDP, as configured."""
         module = torch.compile(module) if config.compile else module
@@ -284,7 +315,7 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int) -
     noise_rng = _noise_generator(device, _epoch_seed(config.seed, epoch, 2))
     conditional = run.num_classes > 0
     step = run.history["step"][-1] if run.history["step"] else 0
-    stats = torch.zeros(iters, len(STATS), device=device)
+    stats = torch.zeros(iters, len(run.stat_names), device=device)
     logged = i = 0
     bar = tqdm(total=iters, desc=f"epoch {epoch}/{config.epochs}", leave=False,
                disable=not (config.progress and processes.main), mininterval=2.0)
@@ -311,27 +342,41 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int) -
 def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
                noise_rng: torch.Generator) -> torch.Tensor:
     """D step(s), then G step(s) on one batch; returns the row of STATS for the history."""
-    config, processes = run.config, loop.processes
+    config, processes, task = run.config, loop.processes, run.task
     n = real.shape[0]
-    # The global batch's noise, this process's slice: the same numbers as a one-process run.
-    z = torch.randn(n * processes.world, run.generator.nz, device=noise_rng.device,
-                    generator=noise_rng)[processes.rank * n:(processes.rank + 1) * n]
-    z = z.to(run.device)
-    with loop.amp():
-        fake = loop.generator(z, *cond)
-    for k in range(config.d_steps):
-        if k:
-            with loop.amp():
-                fake = loop.generator(torch.randn_like(z), *cond)
+    if task is None:
+        # The global batch's noise, this process's slice: the same numbers as one process.
+        z = torch.randn(n * processes.world, run.generator.nz, device=noise_rng.device,
+                        generator=noise_rng)[processes.rank * n:(processes.rank + 1) * n]
+        inputs = (z.to(run.device), *cond)
+    else:
+        inputs = (task.downscale(real),)
+
+    def generate(fresh: bool) -> torch.Tensor:
+        """G's output; `fresh` draws new noise (a GAN's extra steps; SR keeps its inputs)."""
+        args = (torch.randn_like(inputs[0]), *cond) if fresh and task is None else inputs
+        with loop.amp():
+            return loop.generator(*args)
+
+    fake = generate(False)
+    zero = torch.zeros((), device=run.device)
+    loss_d = d_x = d_g_z1 = zero
+    adversarial = 1.0 if task is None else task.adversarial_weight
+    for k in range(config.d_steps if adversarial else 0):
+        fake = generate(True) if k else fake
         loss_d, d_x, d_g_z1 = discriminator_step(loop.discriminator, real, fake, loop.opt_d,
                                                  loop.scaler_d, loop.labels, loop.amp, cond)
+    content = zero
     for k in range(config.g_steps):
-        if k:
+        fake = generate(True) if k else fake
+        if task is not None:
             with loop.amp():
-                fake = loop.generator(torch.randn_like(z), *cond)
-        loss_g, d_g_z2 = generator_step(loop.judge, fake, loop.opt_g, loop.scaler_g,
-                                        loop.amp, config.loss, cond)
-    return torch.stack((loss_d, loss_g, d_x, d_g_z1, d_g_z2))
+                content = task.content(fake, real)
+        loss_g, d_g_z2 = generator_step(loop.judge, fake, loop.opt_g, loop.scaler_g, loop.amp,
+                                        config.loss, cond, adversarial_weight=adversarial,
+                                        content=content if task is not None else None)
+    row = (loss_d, loss_g, d_x, d_g_z1, d_g_z2) + ((content.detach().float(),) if task else ())
+    return torch.stack(row)
 
 
 def _end_epoch(run: Run, loop: _Loop, epoch: int, dtype: torch.dtype | None,
@@ -394,13 +439,15 @@ def _flush(run: Run, loop: _Loop, stats: torch.Tensor, logged: int, i: int, epoc
     for row, offset in zip(values.tolist(), range(logged + 1, i + 1)):
         run.history["step"].append(step + offset)
         run.history["epoch"].append(epoch)
-        for key, value in zip(STATS, row):
+        for key, value in zip(run.stat_names, row):
             run.history[key].append(value)
-    last = dict(zip(STATS, values[-1].tolist()))
+    last = dict(zip(run.stat_names, values[-1].tolist()))
     bar.set_postfix(loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
     if loop.processes.main:
-        tqdm.write(LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters,
-                                     **last))
+        line = LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters, **last)
+        if run.task is not None:
+            line += f"\tContent: {last['loss_content']:.4f}"
+        tqdm.write(line)
     return i
 
 
@@ -432,12 +479,12 @@ def _summary(run: Run, dtype: torch.dtype | None) -> dict:
     h = run.history
     last_epoch = h["epoch"][-1]
     rows = [j for j, e in enumerate(h["epoch"]) if e == last_epoch]
-    final = {f"final_{k}": statistics.fmean(h[k][j] for j in rows) for k in STATS}
+    final = {f"final_{k}": statistics.fmean(h[k][j] for j in rows) for k in run.stat_names}
     speeds = [e["images_per_s"] for e in h["epochs"]]
     steady = speeds[1:] or speeds  # the first epoch includes warm-up
     return {
         "epochs": last_epoch, "steps": h["step"][-1], **final,
-        "last_logged": {k: h[k][-1] for k in STATS},
+        "last_logged": {k: h[k][-1] for k in run.stat_names},
         "images_per_s": statistics.median(steady),
         "seconds_per_epoch": statistics.median(e["seconds"] for e in h["epochs"]),
         "device": str(run.device), "amp": str(dtype) if dtype else None,

@@ -77,17 +77,29 @@ def generator_step(
     autocast,
     loss_kind: str = "non_saturating",
     cond: tuple = (),
+    *,
+    content: torch.Tensor | None = None,
+    adversarial_weight: float = 1.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Update G through D's verdict on `fake` (still attached to G); return (loss, D(G(z)))."""
+    """Update G through D's verdict on `fake` (still attached to G); return (loss, D(G(z))).
+
+    Super-resolution adds a `content` loss (already computed from `fake`, e.g. MSE or VGG) to
+    `adversarial_weight` times the adversarial loss (SRGAN: 1e-3); with weight 0, D is not
+    consulted at all (SRResNet pre-training) and D(G(z)) is reported as 0.
+    """
     optimizer.zero_grad(set_to_none=True)
+    loss = fake.new_zeros((), dtype=torch.float32) if content is None else content.float()
+    d_g_z = torch.zeros((), device=fake.device)
     discriminator.requires_grad_(False)  # gradients flow through D to G, D's weights get none
     try:
-        with autocast():
-            logits_fake = discriminator(fake, *cond)
-        loss = generator_loss(logits_fake, loss_kind)
+        if adversarial_weight:
+            with autocast():
+                logits_fake = discriminator(fake, *cond)
+            loss = loss + adversarial_weight * generator_loss(logits_fake, loss_kind)
+            d_g_z = torch.sigmoid(logits_fake.detach().float()).mean()
         scaler.scale(loss).backward()
     finally:
         discriminator.requires_grad_(True)
     scaler.step(optimizer)
     scaler.update()
-    return loss.detach(), torch.sigmoid(logits_fake.detach().float()).mean()
+    return loss.detach(), d_g_z
