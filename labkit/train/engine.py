@@ -265,7 +265,7 @@ def train_gan(
     if config.max_steps_per_epoch:
         iters = min(iters, config.max_steps_per_epoch)
     for epoch in range(start_epoch, config.epochs + 1):
-        record = _train_epoch(run, loop, data, epoch, iters)
+        record = _train_epoch(run, loop, data, epoch, iters, callbacks)
         run.history["epochs"].append(record)
         if processes.main:
             _end_epoch(run, loop, epoch, dtype, callbacks)
@@ -308,8 +308,12 @@ def _write_config(run: Run, data: Batches, dtype: torch.dtype | None, start_epoc
     })
 
 
-def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int) -> dict:
-    """One epoch of D and G steps; returns the epoch's record (time, images/s)."""
+def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int,
+                 callbacks: tuple = ()) -> dict:
+    """One epoch of D and G steps; returns the epoch's record (time, images/s).
+
+    Callbacks with an `on_log(run)` method (a live view) are called after each log line.
+    """
     config, device, processes = run.config, run.device, loop.processes
     batch_rng = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 1))
     noise_rng = _noise_generator(device, _epoch_seed(config.seed, epoch, 2))
@@ -330,6 +334,8 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int) -
         bar.update(1)
         if i % config.log_every == 0 or i == iters:
             logged = _flush(run, loop, stats, logged, i, epoch, step, iters, bar)
+            for callback in callbacks if processes.main else ():
+                getattr(callback, "on_log", lambda run: None)(run)
         if i == iters:
             break
     bar.close()

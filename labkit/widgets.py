@@ -1,0 +1,236 @@
+"""ipywidgets controls for the notebooks, each with a static fallback for headless runs.
+
+A widget needs a live frontend (Jupyter, JupyterLab, VS Code, Colab) to render it and to send
+the button clicks back to the kernel. Executed headless — by papermill, jupyter-book (through
+jupyter-cache / nbclient), nbconvert or a test — nobody will ever click, and the saved notebook
+would hold only a widget placeholder. So every control here first asks `headless_reason()`;
+when it returns a reason, the control runs once with its default values and returns a static
+matplotlib figure instead, which the executed notebook and the book keep as an image.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from matplotlib.figure import Figure
+
+HEADLESS_ENV = "LABKIT_HEADLESS"
+
+# Programs that execute notebooks without a frontend, as they appear in a process's command line.
+EXECUTORS = frozenset({"papermill", "jupyter-book", "jb", "jcache", "jupyter-cache",
+                       "jupyter-nbconvert", "nbconvert", "jupyter-execute", "nbclient",
+                       "sphinx-build", "pytest", "py.test"})
+# Programs that serve a frontend: once the walk up the process tree meets one, it stops.
+FRONTENDS = frozenset({"jupyter-lab", "jupyter-notebook", "jupyter-server", "jupyter-nbclassic",
+                       "lab", "notebook", "server", "nbclassic", "voila", "colab"})
+_ANCESTORS = 4  # how far up the process tree to look for an executor
+_TRUE, _FALSE = {"1", "true", "yes", "on"}, {"0", "false", "no", "off"}
+
+
+def headless_reason() -> str | None:
+    """Why no widget frontend is expected in this process, or None when one may be there.
+
+    Checked in order:
+
+    1. ``$LABKIT_HEADLESS``: ``1``/``true``/``yes`` forces headless, ``0``/``false``/``no``
+       forces interactive (the escape hatch when a guess below is wrong);
+    2. Google Colab (``google.colab`` imported): interactive;
+    3. no IPython kernel (plain ``python``, a terminal IPython): headless, nothing can render;
+    4. ipywidgets not installed: headless;
+    5. the kernel's parent processes (up to 4 levels, stopping at a Jupyter server): if one of
+       them is papermill, jupyter-book, jupyter-cache, nbconvert, sphinx-build or pytest, the
+       kernel was started by an executor that has no frontend: headless.
+
+    A kernel cannot ask whether a frontend is listening (comm messages reach it only between
+    cells), so step 5 looks at who started the kernel. It reads the process tree through psutil
+    when installed, else /proc (Linux); where neither works it assumes a frontend.
+    """
+    forced = os.environ.get(HEADLESS_ENV, "").strip().lower()
+    if forced in _TRUE:
+        return f"${HEADLESS_ENV}={os.environ[HEADLESS_ENV]}"
+    if forced in _FALSE:
+        return None
+    if "google.colab" in sys.modules:
+        return None
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return "IPython is not installed"
+    shell = get_ipython()
+    if shell is None or getattr(shell, "kernel", None) is None:
+        return "not running in a Jupyter kernel"
+    try:
+        import ipywidgets  # noqa: F401
+    except ImportError:
+        return "ipywidgets is not installed"
+    executor = _executor_ancestor()
+    if executor:
+        return f"the kernel was started by {executor}, which has no widget frontend"
+    return None
+
+
+def is_headless() -> bool:
+    """True when `headless_reason()` gives a reason: show static figures, not widgets."""
+    return headless_reason() is not None
+
+
+def _program_names(cmdline: list[str]) -> list[str]:
+    """The program names in a command line: `python -m pytest` → [python, pytest]."""
+    names = []
+    for i, token in enumerate(cmdline[:4]):
+        if token.startswith("-") and token != "-m":
+            continue
+        if token == "-m" and i + 1 < len(cmdline):
+            names.append(cmdline[i + 1].split(".")[0])
+            break
+        names.append(Path(token).name.lower())
+    return names
+
+
+def _parent(pid: int) -> tuple[int, list[str]] | None:
+    """(parent pid, parent's command line) of process `pid`, or None when unknown."""
+    try:
+        import psutil
+    except ImportError:
+        psutil = None
+    try:
+        if psutil is not None:
+            parent = psutil.Process(pid).parent()
+            return (parent.pid, parent.cmdline()) if parent is not None else None
+        stat = Path(f"/proc/{pid}/stat").read_text()
+        ppid = int(stat.rsplit(")", 1)[1].split()[1])
+        raw = Path(f"/proc/{ppid}/cmdline").read_bytes()
+        return ppid, [part.decode(errors="replace") for part in raw.split(b"\0") if part]
+    except Exception:  # no process information here: assume a frontend
+        return None
+
+
+def _executor_ancestor(pid: int | None = None) -> str | None:
+    """The name of a notebook executor among this process's ancestors, or None."""
+    pid = os.getpid() if pid is None else pid
+    for _ in range(_ANCESTORS):
+        found = _parent(pid)
+        if found is None or found[0] <= 1:
+            return None
+        pid, cmdline = found
+        names = _program_names(cmdline)
+        hit = next((n for n in names if n in EXECUTORS), None)
+        if hit:
+            return hit
+        if any(n in FRONTENDS for n in names):
+            return None
+    return None
+
+
+LOSS_CHOICES = (("non-saturating: −log D(G(z))", "non_saturating"),
+                ("minimax: log(1 − D(G(z)))", "minimax"))
+
+
+def ring_explorer(run: Callable[..., Figure], *, loss: str = "non_saturating",
+                  lr_d: float = 1e-3, lr_g: float = 1e-3, d_steps: int = 1, epochs: int = 10,
+                  max_epochs: int = 40, headless: bool | None = None):
+    """Controls to retrain the 2-D ring GAN: loss, learning rates, D steps, epochs, "Train".
+
+    `run(loss=, lr_d=, lr_g=, d_steps=, epochs=)` trains once and returns a Figure; the notebook
+    supplies it. Interactive: returns an ipywidgets box whose button calls `run` with the chosen
+    values and shows the figure below the controls. Headless (`headless=None` asks
+    `headless_reason()`): prints why, calls `run` once with the given values and returns that
+    static Figure.
+    """
+    reason = headless_reason() if headless is None else ("headless=True" if headless else None)
+    settings = {"loss": loss, "lr_d": lr_d, "lr_g": lr_g, "d_steps": d_steps, "epochs": epochs}
+    if reason is not None:
+        print(f"Static figure instead of the interactive widget ({reason}); it shows one run "
+              f"with {_describe(settings)}. Open the notebook in Jupyter or Colab to change them.")
+        return run(**settings)
+    return _ring_widget(run, settings, max_epochs)
+
+
+def _describe(settings: dict) -> str:
+    return (f"loss={settings['loss']}, lr_d={settings['lr_d']:g}, lr_g={settings['lr_g']:g}, "
+            f"d_steps={settings['d_steps']}, epochs={settings['epochs']}")
+
+
+def _ring_widget(run: Callable[..., Figure], settings: dict, max_epochs: int):
+    """The interactive box of `ring_explorer`."""
+    import ipywidgets as w
+    from IPython.display import display
+
+    style = {"description_width": "110px"}
+    layout = w.Layout(width="420px")
+    controls = {
+        "loss": w.Dropdown(options=LOSS_CHOICES, value=settings["loss"],
+                           description="generator loss", style=style, layout=layout),
+        "lr_d": w.FloatLogSlider(value=settings["lr_d"], base=10, min=-5, max=-2, step=0.25,
+                                 description="lr of D", readout_format=".1e", style=style,
+                                 layout=layout),
+        "lr_g": w.FloatLogSlider(value=settings["lr_g"], base=10, min=-5, max=-2, step=0.25,
+                                 description="lr of G", readout_format=".1e", style=style,
+                                 layout=layout),
+        "d_steps": w.IntSlider(value=settings["d_steps"], min=1, max=5,
+                               description="D steps per G", style=style, layout=layout),
+        "epochs": w.IntSlider(value=settings["epochs"], min=1,
+                              max=max(max_epochs, settings["epochs"]),
+                              description="epochs", style=style, layout=layout),
+    }
+    button = w.Button(description="Train", button_style="primary", icon="play")
+    output = w.Output()
+
+    def train(_=None) -> None:
+        chosen = {key: control.value for key, control in controls.items()}
+        button.disabled, button.description = True, "Training…"
+        try:
+            with output:
+                output.clear_output(wait=True)
+                print(f"Training with {_describe(chosen)} …")
+                figure = run(**chosen)
+                output.clear_output(wait=True)
+                display(figure)
+        finally:
+            button.disabled, button.description = False, "Train"
+
+    button.on_click(train)
+    box = w.VBox([*controls.values(), button, output])
+    box.train = train  # so code (and tests) can press the button
+    return box
+
+
+def class_picker(show: Callable[[int, int], Figure], classes: list[str], *, label: int = 0,
+                 seed: int = 0, max_seed: int = 999, headless: bool | None = None):
+    """Controls to draw a conditional generator's samples: a class menu and a noise seed.
+
+    `show(label, seed)` returns a Figure of samples of class index `label` from the noise drawn
+    with `seed`; the notebook supplies it. Interactive: returns an ipywidgets box that redraws
+    the figure whenever the class or the seed changes. Headless (`headless=None` asks
+    `headless_reason()`): prints why, calls `show(label, seed)` once and returns that Figure.
+    """
+    reason = headless_reason() if headless is None else ("headless=True" if headless else None)
+    if reason is not None:
+        print(f"Static figure instead of the interactive widget ({reason}); it shows class "
+              f"{classes[label]!r} with seed {seed}. Open the notebook in Jupyter or Colab to "
+              "pick others.")
+        return show(label, seed)
+    import ipywidgets as w
+    from IPython.display import display
+
+    style, layout = {"description_width": "60px"}, w.Layout(width="360px")
+    menu = w.Dropdown(options=[(str(name), i) for i, name in enumerate(classes)], value=label,
+                      description="class", style=style, layout=layout)
+    noise = w.IntSlider(value=seed, min=0, max=max(max_seed, seed), description="seed",
+                        style=style, layout=layout)
+    output = w.Output()
+
+    def update(_=None) -> None:
+        with output:
+            output.clear_output(wait=True)
+            display(show(menu.value, noise.value))
+
+    menu.observe(update, names="value")
+    noise.observe(update, names="value")
+    box = w.VBox([menu, noise, output])
+    box.update, box.menu, box.seed = update, menu, noise  # so code (and tests) can drive it
+    update()
+    return box
