@@ -16,16 +16,24 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	@touch $(STAMP)
 
+# Unit and papermill tests, plus nbval running every notebook top to bottom as a student would
+# (at the smoke profile): each notebook is executed in full twice, no more.
 test: $(STAMP)
 	$(BIN)/ruff check labkit tests
-	$(BIN)/python -m pytest
+	LABKIT_PROFILE=smoke $(BIN)/python -m pytest tests --nbval-lax notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check labkit tests
 
-# Executes every notebook (profile: $$LABKIT_PROFILE, else cpu without a GPU) and builds HTML.
-# Executed notebooks are cached by jupyter-cache, so a rebuild with nothing changed is quick.
+# Executes every notebook (profile: $$LABKIT_PROFILE, else full on a GPU, cpu without) and
+# builds HTML. Executed notebooks are cached by jupyter-cache, so a rebuild with nothing changed
+# is quick; the cache is keyed on the notebooks' text only, so it is dropped when the profile
+# changes (a smoke build must never pass for a cpu one).
+PROFILE := $(or $(LABKIT_PROFILE),auto)
 book: $(STAMP)
+	@mkdir -p _build
+	@if [ "$$(cat _build/.profile 2>/dev/null)" != "$(PROFILE)" ]; then \
+		rm -rf _build/.jupyter_cache; echo "$(PROFILE)" > _build/.profile; fi
 	$(BIN)/jupyter-book build . --builder html
 	@echo "Open _build/html/index.html"
 
