@@ -1,0 +1,44 @@
+"""Numbers and tables for the book's results page: myst-nb's `glue`, and HTML tables.
+
+A chapter glues its summary under a key; `book/results.md` pastes it with
+```{glue} key\n:doc: ../notebooks/<chapter>.ipynb``` so the results page always shows the
+numbers of the executed chapter in the same build. Outside a book build (Colab, papermill
+without myst-nb) gluing quietly does nothing.
+"""
+
+from __future__ import annotations
+
+import html
+import math
+from collections.abc import Sequence
+
+
+def glue(name: str, value) -> None:
+    """Store `value` under `name` for the book (no display); a no-op without myst-nb."""
+    try:
+        from myst_nb import glue as myst_glue
+    except ImportError:
+        return
+    myst_glue(name, value, display=False)
+
+
+def format_value(value, digits: int = 4) -> str:
+    """A table cell: floats to `digits` significant figures, None/NaN as an en dash."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}"
+    return str(value)
+
+
+def html_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
+               caption: str | None = None):
+    """An IPython HTML table of `rows` (dicts) in the order of `columns` (default: the keys)."""
+    from IPython.display import HTML
+
+    columns = list(columns or (rows[0].keys() if rows else []))
+    head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
+    body = "".join("<tr>" + "".join(f"<td>{html.escape(format_value(r.get(c)))}</td>"
+                                    for c in columns) + "</tr>" for r in rows)
+    title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    return HTML(f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")

@@ -1,0 +1,23 @@
+"""labkit.book: the tables and glue the results page is built from."""
+
+import sys
+
+from labkit.book import format_value, glue, html_table
+
+
+def test_html_table_keeps_column_order_and_escapes():
+    table = html_table([{"b": 1.234567, "a": "<x>"}, {"a": None, "b": float("nan")}],
+                       columns=["a", "b"], caption="t")
+    text = table.data
+    assert text.index("<th>a</th>") < text.index("<th>b</th>")
+    assert "<td>&lt;x&gt;</td><td>1.235</td>" in text
+    assert text.count("<td>–</td>") == 2 and "<caption>t</caption>" in text
+
+
+def test_format_value():
+    assert format_value(0.000123456) == "0.0001235" and format_value(3) == "3"
+
+
+def test_glue_is_a_no_op_without_myst_nb(monkeypatch):
+    monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails
+    glue("key", 1.0)  # no error, nothing displayed
