@@ -19,11 +19,11 @@ $(STAMP): pyproject.toml
 # Unit and papermill tests, plus nbval running every notebook top to bottom as a student would
 # (at the smoke profile): each notebook is executed in full twice, no more.
 test: $(STAMP)
-	$(BIN)/ruff check labkit tests
+	$(BIN)/ruff check labkit tests tools
 	LABKIT_PROFILE=smoke $(BIN)/python -m pytest tests --nbval-lax notebooks
 
 lint: $(STAMP)
-	$(BIN)/ruff check labkit tests
+	$(BIN)/ruff check labkit tests tools
 
 # Executes every notebook (profile: $$LABKIT_PROFILE, else full on a GPU, cpu without) and
 # builds HTML. Executed notebooks are cached by jupyter-cache, so a rebuild with nothing changed
@@ -36,6 +36,23 @@ book: $(STAMP)
 		rm -rf _build/.jupyter_cache; echo "$(PROFILE)" > _build/.profile; fi
 	$(BIN)/jupyter-book build . --builder html
 	@echo "Open _build/html/index.html"
+
+# Checks the book `make book` built (it does not build it): opens every page in headless Chromium
+# (Debian's package, installed here when missing and run as root) and fails on a broken image, a
+# figure the notebook produced that its page lacks, or an unrendered math/citation role; writes a
+# full-page screenshot of each page to _build/screenshots/. Not part of `make test`.
+CHROMIUM ?= /usr/bin/chromium
+.PHONY: check-book
+check-book: $(STAMP)
+	@test -f _build/html/index.html || \
+		{ echo "check-book: no built book in _build/html; run 'make book' first."; exit 2; }
+	@test -x $(CHROMIUM) || { \
+		if [ "$$(id -u)" = 0 ]; then \
+			apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+		else echo "check-book: $(CHROMIUM) is missing; install Debian's Chromium first:"; \
+			echo "  sudo apt-get update && sudo apt-get install -y chromium"; exit 2; fi; }
+	$(BIN)/python tools/check_book.py --html _build/html --screenshots _build/screenshots \
+		--chromium $(CHROMIUM)
 
 clean-book:
 	rm -rf _build

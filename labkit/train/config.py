@@ -35,7 +35,7 @@ class TrainConfig:
     name: str = "run"
     out_dir: str | None = None
     resume: bool | str = False
-    progress: bool = True
+    progress: bool | str = "auto"  # auto: a bar in a terminal or a live notebook, not headless
     max_steps_per_epoch: int | None = None
     compile: bool = False  # torch.compile the networks (pays off on GPUs for long runs)
     sync_batchnorm: bool = True  # under torchrun: BatchNorm statistics over the global batch
@@ -74,6 +74,8 @@ class TrainConfig:
         devices = ("auto", "cpu", "cuda", "mps")
         if self.device not in devices and not self.device.startswith("cuda:"):
             raise ValueError(f"device must be auto, cpu, cuda, cuda:N or mps, got {self.device!r}")
+        if self.progress not in (True, False, "auto"):
+            raise ValueError(f"progress must be True, False or 'auto', got {self.progress!r}")
         if self.max_steps_per_epoch is not None and self.max_steps_per_epoch < 1:
             raise ValueError("max_steps_per_epoch must be None or a positive integer")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -322,7 +323,7 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int,
     stats = torch.zeros(iters, len(run.stat_names), device=device)
     logged = i = 0
     bar = tqdm(total=iters, desc=f"epoch {epoch}/{config.epochs}", leave=False,
-               disable=not (config.progress and processes.main), mininterval=2.0)
+               disable=not (_show_progress(config.progress) and processes.main), mininterval=2.0)
     _synchronize(device)
     started = time.perf_counter()
     for batch in _repeat(data, config, device, batch_rng, conditional, processes):
@@ -400,6 +401,21 @@ def _end_epoch(run: Run, loop: _Loop, epoch: int, dtype: torch.dtype | None,
     for callback in callbacks:
         callback(run, epoch)
     write_json(run.dir / "metrics.json", run.metrics)
+
+
+def _show_progress(setting: bool | str) -> bool:
+    """Whether to draw a progress bar: as set, or ("auto") in a terminal or a live notebook.
+
+    Headless notebook runs (papermill, the book build) get the log lines only: a redrawn bar
+    would be saved as dozens of stale copies in the executed notebook.
+    """
+    if setting != "auto":
+        return bool(setting)
+    if sys.stderr.isatty():
+        return True
+    from ..widgets import headless_reason  # a notebook with a frontend shows the bar
+
+    return headless_reason() is None
 
 
 def _synchronize(device: torch.device) -> None:

@@ -1,0 +1,215 @@
+"""The rendered book: a smoke build's pages, figures, bibliography and math, checked without a
+browser by the functions `make check-book` uses (tools/check_book.py).
+
+The build goes to a temporary folder (`jupyter-book build <repo> --path-output <tmp>`), with its
+own execution cache, data cache and runs folder, so the repository's `_build` is left alone.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+_spec = importlib.util.spec_from_file_location("check_book", ROOT / "tools" / "check_book.py")
+check_book = importlib.util.module_from_spec(_spec)
+sys.modules["check_book"] = check_book
+_spec.loader.exec_module(check_book)
+
+DOCNAMES = check_book.toc_docnames(ROOT)
+NOTEBOOK_PAGES = [d for d in DOCNAMES if (ROOT / f"{d}.ipynb").is_file()]
+
+
+class BookBuildWarning(UserWarning):
+    """A warning of the smoke build of the book (listed in pytest's warnings summary)."""
+
+
+# ---------------------------------------------------------------------------------------------
+# The smoke build
+
+
+@pytest.fixture(scope="module")
+def book(tmp_path_factory) -> dict:
+    """Build the book at the smoke profile into a temporary folder; the HTML folder and log."""
+    pytest.importorskip("jupyter_book")
+    out = tmp_path_factory.mktemp("book")
+    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent)) \
+        or shutil.which("jupyter-book")
+    assert jupyter_book, "jupyter-book is not installed (pip install -e '.[dev]')"
+    env = {**os.environ, "LABKIT_PROFILE": "smoke", "LABKIT_CACHE": str(out / "cache"),
+           "LABKIT_RUNS": str(out / "runs")}
+    env.pop("MPLBACKEND", None)  # a non-inline backend would leave the figures out of the book
+    proc = subprocess.run([jupyter_book, "build", str(ROOT), "--path-output", str(out),
+                           "--builder", "html"], env=env, capture_output=True, text=True,
+                          timeout=1200)
+    log = proc.stdout + proc.stderr
+    (out / "build.log").write_text(log, encoding="utf-8")
+    return {"html": out / "_build" / "html", "log": log, "returncode": proc.returncode,
+            "log_path": out / "build.log"}
+
+
+@pytest.mark.slow
+def test_smoke_build_has_no_errors_and_reports_its_warnings(book):
+    errors, build_warnings = check_book.parse_build_log(book["log"])
+    for line in build_warnings:
+        warnings.warn(line, BookBuildWarning, stacklevel=1)
+    assert book["returncode"] == 0 and not errors, (
+        f"jupyter-book build failed (exit {book['returncode']}), log: {book['log_path']}\n"
+        + "\n".join(errors or book["log"].splitlines()[-30:]))
+
+
+@pytest.mark.slow
+def test_every_page_of_the_toc_is_built(book):
+    assert DOCNAMES and not check_book.check_pages_exist(book["html"], DOCNAMES)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("docname", NOTEBOOK_PAGES)
+def test_chapter_page_embeds_every_figure_its_notebook_produced(book, docname):
+    html = book["html"]
+    executed = check_book.executed_notebook(html, docname)
+    assert executed is not None, f"no executed notebook for {docname}"
+    assert not check_book.check_executed(html, docname)
+    figures = [f for f in check_book.notebook_figures(executed) if f.glue is None]
+    assert figures, f"{docname}: the executed notebook has no image output"
+    produced, shown = check_book.figure_counts(html, [docname])[docname]
+    assert shown == produced == len(figures)
+    problems = check_book.check_figures(html, docname)
+    assert not problems, "\n".join(map(str, problems))
+    for figure in figures:
+        path = html / "_images" / figure.filename
+        assert path.is_file() and path.stat().st_size > 0, path
+
+
+@pytest.mark.slow
+def test_bibliography_lists_the_cited_works_and_every_citation_resolved(book):
+    html = book["html"]
+    cited = {key for d in DOCNAMES for key in check_book.cited_keys(
+        check_book.source_text(check_book.source_path(ROOT, d)))}
+    assert cited, "no page cites anything: the bibliography check would prove nothing"
+    problems = check_book.check_bibliography(ROOT, html, DOCNAMES)
+    for docname in DOCNAMES:
+        problems += check_book.check_citations(html, docname)
+    assert not problems, "\n".join(map(str, problems))
+    assert "could not find bibtex key" not in book["log"]
+    assert check_book.bibliography_entries(html, DOCNAMES)
+
+
+@pytest.mark.slow
+def test_no_page_shows_an_unrendered_role_or_math(book):
+    problems = [p for d in DOCNAMES for p in check_book.check_literals(book["html"], d)]
+    assert not problems, "\n".join(map(str, problems))
+
+
+# ---------------------------------------------------------------------------------------------
+# The checks themselves, on a small hand-made build (fast, no jupyter-book)
+
+PNG = base64.b64encode(bytes.fromhex(
+    "89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+    "1f15c4890000000d49444154789c6360f8cfc0f01f0005000201ff0a2db4"
+    "0000000049454e44ae426082")).decode()
+
+
+def _fake_build(tmp_path: Path, images_on_page: int, body: str = "") -> Path:
+    """A build folder with one notebook page whose notebook made two different images."""
+    html = tmp_path / "_build" / "html"
+    (html / "_images").mkdir(parents=True)
+    (html / "ch").mkdir()
+    other = base64.b64encode(base64.b64decode(PNG) + b"\0").decode()
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("show()", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data={"image/png": png})
+                    for png in (PNG, other)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Ch"), cell]
+    executed = tmp_path / "_build" / "jupyter_execute" / "ch" / "one.ipynb"
+    executed.parent.mkdir(parents=True)
+    nbformat.write(nb, executed)
+    names = [check_book.image_filename("image/png", png) for png in (PNG, other)]
+    assert names[0] == hashlib.sha256(base64.b64decode(PNG)).hexdigest() + ".png"
+    imgs = ""
+    for name, png in list(zip(names, (PNG, other)))[:images_on_page]:
+        (html / "_images" / name).write_bytes(base64.b64decode(png))
+        imgs += f'<div class="cell_output"><img src="../_images/{name}"/></div>'
+    (html / "ch" / "one.html").write_text(
+        f"<html><body><article>{imgs}{body}</article></body></html>", encoding="utf-8")
+    (html / "index.html").write_text("<html></html>", encoding="utf-8")
+    return html
+
+
+def test_checks_accept_a_page_with_all_its_figures(tmp_path):
+    html = _fake_build(tmp_path, images_on_page=2)
+    assert check_book.check_figures(html, "ch/one") == []
+    assert check_book.check_executed(html, "ch/one") == []
+    assert check_book.figure_counts(html, ["ch/one"]) == {"ch/one": (2, 2)}
+
+
+def test_checks_find_a_missing_figure_and_an_empty_image(tmp_path):
+    html = _fake_build(tmp_path, images_on_page=1)
+    (name,) = os.listdir(html / "_images")
+    (html / "_images" / name).write_bytes(b"")
+    messages = [p.message for p in check_book.check_figures(html, "ch/one")]
+    assert any("is missing or empty" in m for m in messages)
+    assert any("cell 1 output 1" in m and "not on the page" in m for m in messages)
+
+
+def test_checks_find_an_unexecuted_notebook_a_text_only_figure_and_a_widget(tmp_path):
+    html = _fake_build(tmp_path, images_on_page=2)
+    executed = html.parent / "jupyter_execute" / "ch" / "one.ipynb"
+    nb = json.loads(executed.read_text())
+    nb["cells"][1]["execution_count"] = None
+    executed.write_text(json.dumps(nb))
+    (problem,) = check_book.check_executed(html, "ch/one")
+    assert "was not executed" in problem.message
+    nb["cells"][1]["execution_count"] = 1
+    nb["cells"][1]["outputs"] = [{"output_type": "display_data", "metadata": {}, "data": {
+        "text/plain": "<Figure size 640x480 with 1 Axes>"}}]
+    executed.write_text(json.dumps(nb))
+    (problem,) = check_book.check_executed(html, "ch/one")
+    assert "displayed a figure as text only" in problem.message
+    nb["cells"][1]["outputs"][0]["data"] = {
+        "application/vnd.jupyter.widget-view+json": {"model_id": "x", "version_major": 2,
+                                                     "version_minor": 0},
+        "text/plain": "VBox()"}
+    executed.write_text(json.dumps(nb))
+    (problem,) = check_book.check_executed(html, "ch/one")
+    assert "shows an ipywidget" in problem.message
+
+
+def test_checks_find_unrendered_roles_math_and_unresolved_citations(tmp_path):
+    body = ('<p>Broken {cite} <code>radford2016</code>, $$x = 1$$ and $\\alpha$ left as text, '
+            'an unknown key <span class="bibtex-citation">[]</span>, a link to nowhere '
+            '<span class="bibtex-citation">[<a href="refs.html#id9">X, 2020</a>]</span>.</p>'
+            '<p>Fine: <code>{cite}</code>, <span class="math">\\(x^2\\)</span>.</p>'
+            '<pre>$$ y $$ {math}</pre>')
+    html = _fake_build(tmp_path, images_on_page=2, body=body)
+    literals = [p.message for p in check_book.check_literals(html, "ch/one")]
+    assert len(literals) == 3, literals
+    assert "unrendered role {cite}" in literals[0]
+    assert "$$x = 1$$" in literals[1] and "$\\alpha$" in literals[2]
+    citations = [p.message for p in check_book.check_citations(html, "ch/one")]
+    assert citations == ["unresolved citation (rendered as '[]')",
+                         "citation 'X, 2020' links to refs.html#id9, a page that does not exist"]
+
+
+def test_cited_keys_and_build_log():
+    text = "See {cite}`a2014,b2015` and {cite:p}`c`; not `{cite}` in code, nor {cite}`a b`."
+    assert check_book.cited_keys(text) == ["a2014", "b2015", "c"]
+    log = ("\x1b[91m/x/a.md:3: WARNING: could not find bibtex key \"k\"\x1b[39;49;00m\n"
+           "[IPKernelApp] WARNING | Kernel is running over TCP\n"
+           "/x/b.ipynb: WARNING: Executing notebook failed: CellExecutionError [mystnb.exec]\n"
+           "build succeeded, 2 warnings.\n")
+    errors, build_warnings = check_book.parse_build_log(log)
+    assert errors == ["/x/b.ipynb: WARNING: Executing notebook failed: CellExecutionError "
+                      "[mystnb.exec]"]
+    assert build_warnings == ['/x/a.md:3: WARNING: could not find bibtex key "k"']
