@@ -234,3 +234,91 @@ def class_picker(show: Callable[[int, int], Figure], classes: list[str], *, labe
     box.update, box.menu, box.seed = update, menu, noise  # so code (and tests) can drive it
     update()
     return box
+
+
+import numpy as np  # noqa: E402  (the before/after slider below)
+import torch  # noqa: E402
+
+
+def _pixels(image) -> np.ndarray:
+    """An image as H×W×3 uint8: a tensor C×H×W in [-1, 1] (or uint8), or an H×W×C array."""
+
+    if isinstance(image, torch.Tensor):
+        x = image.detach().cpu()
+        if x.dtype != torch.uint8:
+            x = ((x.float().clamp(-1, 1) + 1) * 127.5 + 0.5).floor().to(torch.uint8)
+        array = x.permute(1, 2, 0).numpy()
+    else:
+        array = np.asarray(image, dtype=np.uint8)
+    return np.repeat(array, 3, axis=-1) if array.shape[-1] == 1 else array
+
+
+def split_view(before, after, position: float) -> np.ndarray:
+    """`after` left of the split at `position` (0..1 of the width), `before` right of it."""
+    left, right = _pixels(after), _pixels(before)
+    if left.shape != right.shape:
+        raise ValueError(f"the two images differ in size: {left.shape} vs {right.shape}")
+    column = int(round(min(max(position, 0.0), 1.0) * left.shape[1]))
+    view = right.copy()
+    view[:, :column] = left[:, :column]
+    view[:, max(column - 1, 0):column + 1] = 255  # a thin white line at the split
+    return view
+
+
+def before_after(before, after, *, labels: tuple[str, str] = ("before", "after"),
+                 position: float = 0.5, title: str | None = None,
+                 headless: bool | None = None):
+    """A slider that wipes between two images of the same scene (e.g. bicubic and SRGAN).
+
+    `before` and `after` are tensors C×H×W in [-1, 1] (or uint8) or H×W×C uint8 arrays; the
+    part left of the split shows `after`, the part right of it `before`. Interactive: returns
+    an ipywidgets box with the slider and the image. Headless (`headless=None` asks
+    `headless_reason()`): prints why and returns a static Figure of the split at `position`.
+    """
+    reason = headless_reason() if headless is None else ("headless=True" if headless else None)
+    name_before, name_after = labels
+    if reason is not None:
+        import matplotlib.pyplot as plt
+
+        print(f"Static figure instead of the interactive widget ({reason}); it shows "
+              f"{name_after} left of the split at {position:.0%} of the width and {name_before} "
+              "right of it. Open the notebook in Jupyter or Colab to move the split.")
+        view = split_view(before, after, position)
+        height, width = view.shape[:2]
+        fig, ax = plt.subplots(figsize=(8, 8 * height / width + 0.5))
+        ax.imshow(view, interpolation="nearest")
+        ax.set_axis_off()
+        ax.set_title(title or f"← {name_after}   |   {name_before} →")
+        fig.tight_layout()
+        plt.close(fig)
+        return fig
+    return _before_after_widget(before, after, labels, position, title)
+
+
+def _before_after_widget(before, after, labels: tuple[str, str], position: float,
+                         title: str | None):
+    """The interactive box of `before_after`."""
+    import io
+
+    import ipywidgets as w
+    from PIL import Image
+
+    def png(position: float) -> bytes:
+        buffer = io.BytesIO()
+        Image.fromarray(split_view(before, after, position)).save(buffer, format="PNG")
+        return buffer.getvalue()
+
+    width = _pixels(before).shape[1]
+    picture = w.Image(value=png(position), format="png",
+                      layout=w.Layout(width=f"{max(width, 512)}px"))
+    slider = w.FloatSlider(value=position, min=0.0, max=1.0, step=0.01, readout_format=".0%",
+                           description=f"{labels[1]} | {labels[0]}",
+                           style={"description_width": "160px"}, layout=w.Layout(width="520px"))
+
+    def update(change=None) -> None:
+        picture.value = png(slider.value)
+
+    slider.observe(update, names="value")
+    box = w.VBox(([w.HTML(f"<b>{title}</b>")] if title else []) + [slider, picture])
+    box.slider, box.image, box.update = slider, picture, update  # so code (and tests) can drive it
+    return box

@@ -31,9 +31,8 @@ def stdout_of(nb: nbformat.NotebookNode) -> str:
 
 
 @pytest.mark.slow
-def test_chapter2_smoke_run_writes_history_grids_and_throughput(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
-    nb, runs = execute("02_dcgan_celeba.ipynb", tmp_path, profile="smoke")
+def test_chapter2_smoke_run_writes_history_grids_and_throughput(smoke_run):
+    nb, runs, _ = smoke_run("02_dcgan_celeba.ipynb")
     (run,) = runs.iterdir()
     config = json.loads((run / "config.json").read_text())
     assert config["data"]["name"] == "faces" and config["train"]["epochs"] == 2

@@ -13,9 +13,13 @@ from .toy import (
     ring_centres,
     ring_of_gaussians,
 )
+from .whole import bicubic_downscale, load_images, modcrop
 
 __all__ = [
     "load",
+    "load_images",
+    "modcrop",
+    "bicubic_downscale",
     "available",
     "ImageSet",
     "DatasetNotFoundError",
