@@ -322,3 +322,43 @@ def _before_after_widget(before, after, labels: tuple[str, str], position: float
     box = w.VBox(([w.HTML(f"<b>{title}</b>")] if title else []) + [slider, picture])
     box.slider, box.image, box.update = slider, picture, update  # so code (and tests) can drive it
     return box
+
+
+def latent_explorer(show: Callable[[int, int, float], Figure], *, seed_a: int = 0,
+                    seed_b: int = 1, t: float = 0.5, max_seed: int = 999,
+                    headless: bool | None = None):
+    """Controls to walk between two latent vectors: two noise seeds and a position slider.
+
+    `show(seed_a, seed_b, t)` returns a Figure of the generator's images at the two latents and
+    at the point a fraction `t` of the way between them; the notebook supplies it. Interactive:
+    an ipywidgets box that redraws when a control changes. Headless (`headless=None` asks
+    `headless_reason()`): prints why, calls `show` once and returns that Figure.
+    """
+    reason = headless_reason() if headless is None else ("headless=True" if headless else None)
+    if reason is not None:
+        print(f"Static figure instead of the interactive widget ({reason}); it shows seeds "
+              f"{seed_a} and {seed_b} at t = {t}. Open the notebook in Jupyter or Colab to move.")
+        return show(seed_a, seed_b, t)
+    import ipywidgets as w
+    from IPython.display import display
+
+    style, layout = {"description_width": "60px"}, w.Layout(width="360px")
+    first = w.IntSlider(value=seed_a, min=0, max=max_seed, description="seed A", style=style,
+                        layout=layout)
+    second = w.IntSlider(value=seed_b, min=0, max=max_seed, description="seed B", style=style,
+                         layout=layout)
+    position = w.FloatSlider(value=t, min=0.0, max=1.0, step=0.05, description="A → B",
+                             style=style, layout=layout)
+    output = w.Output()
+
+    def update(_=None) -> None:
+        with output:
+            output.clear_output(wait=True)
+            display(show(first.value, second.value, position.value))
+
+    for control in (first, second, position):
+        control.observe(update, names="value")
+    box = w.VBox([first, second, position, output])
+    box.update, box.controls = update, (first, second, position)  # for code and tests
+    update()
+    return box

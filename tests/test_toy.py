@@ -268,3 +268,33 @@ def test_ring_explorer_interactive_builds_controls_that_retrain():
     box.train()
     assert calls == [{"loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 2, "epochs": 4}]
     assert box.children[-2].description == "Train" and not box.children[-2].disabled
+
+
+def test_latent_explorer_headless_shows_one_static_figure(capsys):
+    import matplotlib.pyplot as plt
+
+    from labkit.widgets import latent_explorer
+
+    calls = []
+
+    def show(a, b, t):
+        calls.append((a, b, t))
+        return plt.figure()
+
+    figure = latent_explorer(show, seed_a=3, seed_b=7, t=0.25, headless=True)
+    assert calls == [(3, 7, 0.25)] and figure is not None
+    assert "Static figure instead of the interactive widget" in capsys.readouterr().out
+
+
+def test_latent_explorer_interactive_redraws_on_every_control():
+    import matplotlib.pyplot as plt
+
+    from labkit.widgets import latent_explorer
+
+    calls = []
+    box = latent_explorer(lambda a, b, t: calls.append((a, b, t)) or plt.figure(),
+                          headless=False)
+    first, second, position = box.controls
+    position.value = 0.75
+    second.value = 9
+    assert calls == [(0, 1, 0.5), (0, 1, 0.75), (0, 9, 0.75)]
