@@ -1,4 +1,5 @@
-"""The `labkit` command: `labkit datasets`, `labkit run`, `labkit bench`."""
+"""The `labkit` command: `labkit datasets`, `labkit run`, `labkit sweep`, `labkit report`,
+`labkit bench`."""
 
 from __future__ import annotations
 
@@ -75,7 +76,21 @@ def bench(argv: list[str]) -> None:
     bench_main(argv)
 
 
-COMMANDS = {"datasets": datasets, "run": run, "bench": bench}
+def sweep(argv: list[str]) -> None:
+    """Execute a notebook once per grid point with papermill (see labkit.sweep)."""
+    from .sweep import main as sweep_main
+
+    sweep_main(argv)
+
+
+def report(argv: list[str]) -> None:
+    """Gather a sweep's runs into tables and a figure (see labkit.report)."""
+    from .report import main as report_main
+
+    report_main(argv)
+
+
+COMMANDS = {"datasets": datasets, "run": run, "sweep": sweep, "report": report, "bench": bench}
 
 
 def main(argv: list[str] | None = None) -> None:

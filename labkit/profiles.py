@@ -160,32 +160,35 @@ CHAPTERS: dict[str, dict[str, dict]] = {
     "srgan": {
         "full": {"dataset": "div2k", "split": "train", "eval_sets": ["set5", "set14", "div2k"],
                  "eval_limit": 0, "scale": 4, "hr_size": 96, "crops": 25_600,
-                 "variant": "paper", "blocks": 16, "residual": "none", "content": "vgg54",
-                 "vgg_weights": "", "batch_size": 16, "lr_pretrain": 1e-4, "lr_gan": 1e-4,
-                 "beta1": 0.9, "adversarial_weight": 1e-3, "pretrain_epochs": 10,
-                 "gan_epochs": 5, "steps_per_epoch": 0, "frozen_steps": 400, "flip": True,
-                 "tile": 128, "overlap": 16, "log_every": 200, "num_samples": 16},
+                 "variant": "paper", "blocks": 16, "features": 64, "d_features": 64,
+                 "residual": "none", "content": "vgg54", "vgg_weights": "", "batch_size": 16,
+                 "lr_pretrain": 1e-4, "lr_gan": 1e-4, "beta1": 0.9, "adversarial_weight": 1e-3,
+                 "pretrain_epochs": 10, "gan_epochs": 5, "steps_per_epoch": 0,
+                 "frozen_steps": 400, "flip": True, "tile": 128, "overlap": 16,
+                 "log_every": 200, "num_samples": 16},
         "cpu": {"dataset": "photos", "split": "train", "eval_sets": ["photos"], "eval_limit": 0,
                 "scale": 4, "hr_size": 48, "crops": 2_000, "variant": "paper", "blocks": 4,
-                "residual": "bicubic", "content": "mse", "vgg_weights": "", "batch_size": 16,
-                "lr_pretrain": 1e-3, "lr_gan": 1e-4, "beta1": 0.9, "adversarial_weight": 1e-3,
-                "pretrain_epochs": 5, "gan_epochs": 2, "steps_per_epoch": 60,
-                "frozen_steps": 40, "flip": True, "tile": 128, "overlap": 16, "log_every": 20,
-                "num_samples": 16},
+                "features": 32, "d_features": 32, "residual": "bicubic", "content": "mse",
+                "vgg_weights": "", "batch_size": 16, "lr_pretrain": 1e-3, "lr_gan": 1e-4,
+                "beta1": 0.9, "adversarial_weight": 1e-3, "pretrain_epochs": 6,
+                "gan_epochs": 1, "steps_per_epoch": 100, "frozen_steps": 40, "flip": True,
+                "tile": 128, "overlap": 16, "log_every": 25, "num_samples": 16},
         "smoke": {"dataset": "photos", "split": "train", "eval_sets": ["photos"],
                   "eval_limit": 0, "scale": 4, "hr_size": 32, "crops": 128, "variant": "paper",
-                  "blocks": 1, "residual": "bicubic", "content": "mse", "vgg_weights": "",
-                  "batch_size": 8, "lr_pretrain": 1e-3, "lr_gan": 1e-4, "beta1": 0.9,
-                  "adversarial_weight": 1e-3, "pretrain_epochs": 1, "gan_epochs": 1,
-                  "steps_per_epoch": 6, "frozen_steps": 4, "flip": True, "tile": 64,
-                  "overlap": 8, "log_every": 3, "num_samples": 8},
+                  "blocks": 1, "features": 32, "d_features": 16, "residual": "bicubic",
+                  "content": "mse", "vgg_weights": "", "batch_size": 8, "lr_pretrain": 1e-3,
+                  "lr_gan": 1e-4, "beta1": 0.9, "adversarial_weight": 1e-3,
+                  "pretrain_epochs": 1, "gan_epochs": 1, "steps_per_epoch": 6,
+                  "frozen_steps": 4, "flip": True, "tile": 64, "overlap": 8, "log_every": 3,
+                  "num_samples": 8},
     },
     # Chapter 6: the improved-DCGAN seed's ablations (Xin; anime faces 96x96) as a sweep. A grid
     # point is one training run (`labkit.sweep.run_point`); `grid` is the grid file's content
     # (fixed `parameters`, named `grids` each a cartesian product, see labkit.sweep) and
     # `seeds` the seeds of every point. The factors run one at a time against the seed's
     # baseline (DCGAN, lr 2e-4 / 2e-4, labels 1 / 0), not as a full product. cpu/smoke: the
-    # offline faces at 32x32 grey, SWD, 20 (or 2) short epochs of 10 (or 6) iterations.
+    # offline faces at 32x32 grey, SWD, 20 (or 2) short epochs of 10 (or 6) iterations, one
+    # CPU thread per run (`threads`; None leaves torch's default).
     "improved_dcgan": {
         "full": {"dataset": "anime", "split": "all", "image_size": 96, "channels": 3,
                  "subset": 10_000, "epochs": 20, "batch_size": 128, "data_repeats": 1,
@@ -193,7 +196,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                  "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "real_label": 1.0,
                  "fake_label": 0.0, "flip": False, "log_every": 20, "metric": "fid",
                  "eval_epochs": [1, 5, 10, 20], "eval_samples": 5000, "seeds": [0, 1, 2],
-                 "single_run": False, "sweep_dir": None,
+                 "single_run": False, "sweep_dir": None, "threads": None,
                  "grid": {
                      "parameters": {"model": "dcgan", "lr_d": 2e-4, "lr_g": 2e-4,
                                     "real_label": 1.0, "fake_label": 0.0},
@@ -222,7 +225,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                 "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "real_label": 1.0,
                 "fake_label": 0.0, "flip": True, "log_every": 10, "metric": "swd",
                 "eval_epochs": [1, 5, 10, 20], "eval_samples": 100, "seeds": [0, 1, 2],
-                "single_run": False, "sweep_dir": None,
+                "single_run": False, "sweep_dir": None, "threads": 1,
                 "grid": {
                     "parameters": {"model": "dcgan", "lr_d": 2e-4, "lr_g": 2e-4,
                                    "real_label": 1.0, "fake_label": 0.0},
@@ -251,7 +254,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                   "lr_d": 2e-4, "lr_g": 2e-4, "beta1": 0.5, "real_label": 1.0,
                   "fake_label": 0.0, "flip": True, "log_every": 6, "metric": "swd",
                   "eval_epochs": [1, 2], "eval_samples": 64, "seeds": [0, 1],
-                  "single_run": False, "sweep_dir": None,
+                  "single_run": False, "sweep_dir": None, "threads": 1,
                   "grid": {
                       "parameters": {"model": "dcgan", "lr_d": 2e-4, "lr_g": 2e-4,
                                      "real_label": 1.0, "fake_label": 0.0},
@@ -325,7 +328,7 @@ def _defaults(chapter: str, profile: str) -> dict:
 
 # Types of the knobs whose defaults are None in some profile.
 TYPES = {"subset": (int,), "out_dir": (str,), "data_root": (str,), "resume": (bool, str),
-         "sweep_dir": (str,)}
+         "sweep_dir": (str,), "threads": (int,)}
 
 
 def _checked(key: str, value, chapter: str):

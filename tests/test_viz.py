@@ -187,3 +187,149 @@ def test_plot_metric_marks_the_best_epoch(tmp_path):
     assert list(higher.axes[0].lines[1].get_xdata()) == [1]
     with pytest.raises(ValueError, match="no metric 'fid'"):
         viz.plot_metric(history, "fid")
+
+
+def test_labelled_grid_names_rows_and_columns(tmp_path):
+    images = torch.linspace(-1, 1, 6 * 28 * 28).reshape(6, 1, 28, 28)
+    fig = viz.plot_labelled_grid(images, 3, row_labels=["A", "b"], col_labels=[0, 0.5, 1],
+                                 title="mix", path=tmp_path / "grid.png")
+    ax = fig.axes[0]
+    assert ax.images[0].get_array().shape == (2 + 2 * 30, 2 + 3 * 30)
+    assert [t.get_text() for t in ax.get_yticklabels()] == ["A", "b"]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "0.5", "1"]
+    # the labels sit at the centres of the tiles (28 pixels + 2 of padding each)
+    assert list(ax.get_yticks()) == [16.0, 46.0] and ax.get_title() == "mix"
+    assert (tmp_path / "grid.png").is_file()
+    plain = viz.plot_labelled_grid(images, 6)
+    assert len(plain.axes[0].get_yticks()) == 0 and len(plain.axes[0].get_xticks()) == 0
+
+
+def test_class_accuracy_bars_and_reference_lines(tmp_path):
+    per_class = {"0": 1.0, "1": 0.5, "2": 0.25}
+    fig = viz.plot_class_accuracy(per_class, overall=0.6, chance=0.1, path=tmp_path / "acc.png")
+    ax = fig.axes[0]
+    assert [p.get_height() for p in ax.patches] == [1.0, 0.5, 0.25]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["0", "1", "2"]
+    legend = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert legend == ["all classes: 0.60", "chance: 0.10"]
+    assert (tmp_path / "acc.png").is_file()
+    with pytest.raises(ValueError, match="no classes"):
+        viz.plot_class_accuracy({})
+
+
+def test_confusion_matrix_rows_are_requested_classes(tmp_path):
+    requested = torch.tensor([0, 0, 0, 0, 1, 1, 2, 2])
+    predicted = torch.tensor([0, 0, 0, 1, 1, 1, 0, 2])
+    counts = viz.confusion_matrix(requested, predicted, 3)
+    assert counts.tolist() == [[3, 1, 0], [0, 2, 0], [1, 0, 1]]
+    fig = viz.plot_confusion_matrix(requested, predicted, ["a", "b", "c"],
+                                    path=tmp_path / "cm.png")
+    ax = fig.axes[0]
+    shares = ax.images[0].get_array()
+    assert np.allclose(shares, [[0.75, 0.25, 0], [0, 1, 0], [0.5, 0, 0.5]])
+    assert "0.75" in [t.get_text() for t in ax.texts]
+    assert (tmp_path / "cm.png").is_file()
+    many = viz.plot_confusion_matrix(torch.arange(47), torch.arange(47), list(range(47)))
+    assert len(many.axes[0].texts) == 0  # too many classes to write the shares
+
+
+def test_sweep_curves_one_panel_per_factor_with_bands(tmp_path):
+    panels = {
+        "learning rate": {"2e-4/2e-4": {"epoch": [1, 5], "mean": [30.0, 20.0], "std": [2.0, 1.0]},
+                          "6.4e-3/1.28e-3": {"epoch": [1, 5], "mean": [25.0, 15.0],
+                                             "std": [float("nan"), 3.0]}},
+        "model": {"dcgan": {"epoch": [1, 5], "mean": [25.0, 15.0], "std": [1.0, 1.0]}},
+    }
+    fig = viz.plot_sweep_curves(panels, "swd", path=tmp_path / "sweep.png")
+    assert len(fig.axes) == 2 and fig.axes[0].get_title() == "learning rate"
+    assert legend_labels(fig) == ["2e-4/2e-4", "6.4e-3/1.28e-3"]
+    assert len(fig.axes[0].collections) == 2  # one ± std band per setting
+    assert "lower is better" in fig.axes[0].get_ylabel()
+    assert png_size(tmp_path / "sweep.png")[0] > 500
+    with pytest.raises(ValueError):
+        viz.plot_sweep_curves({}, "swd")
+
+
+def test_plot_history_comparison_one_line_per_run_and_reference_lines(tmp_path):
+    histories = {"digits": fake_history(), "photos": fake_history(epochs=2)}
+    fig = viz.plot_history_comparison(histories, smooth=5, path=tmp_path / "l.png")
+    left, right = fig.axes
+    assert left.get_title() == "Loss_D" and right.get_title() == "Loss_G"
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["digits", "photos"]
+    assert "ln 4: D outputs 1/2" in [t.get_text() for t in left.get_legend().get_texts()]
+    assert png_size(tmp_path / "l.png")[0] == 1200
+    fig = viz.plot_history_comparison(histories, keys={"d_x": "D(x)"}, smooth=None)
+    (ax,) = fig.axes
+    assert ax.get_ylim() == (0, 1) and len(ax.lines) == 3  # two runs and the 1/2 line
+    with pytest.raises(ValueError):
+        viz.plot_history_comparison({})
+
+
+def test_plot_real_vs_fake_rows_mixed_channels(tmp_path):
+    pairs = {"digits": (torch.rand(8, 1, 8, 8) * 2 - 1, torch.rand(8, 1, 8, 8) * 2 - 1),
+             "photos": (torch.rand(8, 3, 8, 8) * 2 - 1, torch.rand(8, 3, 8, 8) * 2 - 1)}
+    fig = viz.plot_real_vs_fake_rows(pairs, nrow=4, path=tmp_path / "r.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["digits: real", "digits: generated", "photos: real", "photos: generated"]
+    assert fig.axes[0].images[0].get_array().ndim == 2  # grey shown as one channel
+    assert fig.axes[2].images[0].get_array().ndim == 3
+    assert png_size(tmp_path / "r.png") == (900, 920)
+
+
+def test_markdown_table_formats_numbers_and_missing_values():
+    rows = [{"name": "a|b", "x": 0.123456, "n": 3}, {"name": "c", "x": float("nan"), "n": None}]
+    text = viz.markdown_table(rows, {"name": "dataset", "x": "SWD", "n": "count"})
+    assert text.splitlines() == ["| dataset | SWD | count |", "|---|---|---|",
+                                 "| a\\|b | 0.123 | 3 |", "| c | – | – |"]
+
+
+def sr_history(steps: int = 10, with_d: bool = True) -> dict:
+    """A super-resolution history in the engine's format."""
+    history = fake_history(epochs=2, iters=steps // 2)
+    history["loss_content"] = np.linspace(0.02, 0.005, steps).tolist()
+    if not with_d:
+        for key in ("loss_d", "d_x", "d_g_z1", "d_g_z2"):
+            history[key] = [0.0] * steps
+    return history
+
+
+def test_sr_comparison_marks_the_box_and_enlarges_the_lr_input(tmp_path):
+    hr = torch.rand(3, 32, 32) * 2 - 1
+    lr = hr[:, ::4, ::4]
+    fig = viz.plot_sr_comparison({"LR": lr, "bicubic": hr, "HR": hr}, box=(4, 8, 12),
+                                 scores={"bicubic": "25.00 dB"}, path=tmp_path / "sr.png")
+    top, zoom = fig.axes[:3], fig.axes[3:]
+    assert [ax.get_title() for ax in top] == ["LR", "bicubic\n25.00 dB", "HR"]
+    assert all(ax.images[0].get_array().shape[:2] == (32, 32) for ax in top)  # LR enlarged ×4
+    assert all(ax.images[0].get_array().shape[:2] == (12, 12) for ax in zoom)
+    assert len(top[1].patches) == 1  # the red box
+    assert png_size(tmp_path / "sr.png")[0] > 500
+    with pytest.raises(ValueError):
+        viz.plot_sr_comparison({}, box=(0, 0, 4))
+
+
+def test_sr_losses_puts_the_stages_one_after_the_other(tmp_path):
+    fig = viz.plot_sr_losses({"SRResNet": sr_history(10, with_d=False), "SRGAN": sr_history(10)},
+                             smooth=None, path=tmp_path / "losses.png")
+    content, adversarial = fig.axes
+    lines = [line for line in content.get_lines() if not line.get_label().startswith("_")]
+    assert [line.get_label() for line in lines] == ["SRResNet", "SRGAN"]
+    assert lines[1].get_xdata()[0] == 11  # stage 2 continues the step axis
+    labels = [t.get_text() for t in adversarial.get_legend().get_texts()]
+    assert labels == ["Loss_D: SRGAN", "ln 4: D outputs 1/2"]  # stage 1 has no discriminator
+    assert (tmp_path / "losses.png").is_file()
+
+
+def test_discriminator_stall_shows_ln2_on_the_lab_scale(tmp_path):
+    frozen = sr_history(10)
+    frozen["loss_d"] = [2 * np.log(2)] * 10
+    fig = viz.plot_discriminator_stall({"trained": sr_history(10), "frozen": frozen},
+                                       reference={"report": [0.6932, 0.6933, 0.6932]},
+                                       path=tmp_path / "ln2.png")
+    reported, loss, probability = fig.axes
+    assert reported.get_lines()[0].get_ydata().tolist() == [0.6932, 0.6933, 0.6932]
+    halved = [line for line in loss.get_lines() if line.get_label() == "frozen"][0]
+    assert np.allclose(halved.get_ydata(), np.log(2))  # Loss_D / 2 on the report's scale
+    assert len(probability.get_lines()) == 5  # D(x) and D(G(z)) per run, and 1/2
+    assert png_size(tmp_path / "ln2.png")[0] > 800
+    assert len(viz.plot_discriminator_stall({"frozen": frozen}).axes) == 2
