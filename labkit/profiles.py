@@ -156,7 +156,9 @@ CHAPTERS: dict[str, dict[str, dict]] = {
     # DIV2K valid. cpu/smoke run offline on the scikit-image photographs (crops of 7, scored on
     # the 2 held-out ones) with MSE content loss and a smaller generator that learns a
     # correction to bicubic upsampling (residual="bicubic"). frozen_steps: the run with a
-    # discriminator that never learns (the lab report's), for the ln 2 comparison.
+    # discriminator that never learns (the lab report's), for the ln 2 comparison. threads: torch
+    # CPU threads (0: torch's choice); one on cpu/smoke: on a busy 2-core machine two threads
+    # spent 0.6 CPU-s per SRResNet step against 0.13 for one.
     "srgan": {
         "full": {"dataset": "div2k", "split": "train", "eval_sets": ["set5", "set14", "div2k"],
                  "eval_limit": 0, "scale": 4, "hr_size": 96, "crops": 25_600,
@@ -165,14 +167,14 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                  "lr_pretrain": 1e-4, "lr_gan": 1e-4, "beta1": 0.9, "adversarial_weight": 1e-3,
                  "pretrain_epochs": 10, "gan_epochs": 5, "steps_per_epoch": 0,
                  "frozen_steps": 400, "flip": True, "tile": 128, "overlap": 16,
-                 "log_every": 200, "num_samples": 16},
+                 "log_every": 200, "num_samples": 16, "threads": 0},
         "cpu": {"dataset": "photos", "split": "train", "eval_sets": ["photos"], "eval_limit": 0,
                 "scale": 4, "hr_size": 48, "crops": 2_000, "variant": "paper", "blocks": 4,
                 "features": 32, "d_features": 32, "residual": "bicubic", "content": "mse",
                 "vgg_weights": "", "batch_size": 16, "lr_pretrain": 1e-3, "lr_gan": 1e-4,
                 "beta1": 0.9, "adversarial_weight": 1e-3, "pretrain_epochs": 6,
                 "gan_epochs": 1, "steps_per_epoch": 100, "frozen_steps": 40, "flip": True,
-                "tile": 128, "overlap": 16, "log_every": 25, "num_samples": 16},
+                "tile": 128, "overlap": 16, "log_every": 25, "num_samples": 16, "threads": 1},
         "smoke": {"dataset": "photos", "split": "train", "eval_sets": ["photos"],
                   "eval_limit": 0, "scale": 4, "hr_size": 32, "crops": 128, "variant": "paper",
                   "blocks": 1, "features": 32, "d_features": 16, "residual": "bicubic",
@@ -180,7 +182,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                   "lr_gan": 1e-4, "beta1": 0.9, "adversarial_weight": 1e-3,
                   "pretrain_epochs": 1, "gan_epochs": 1, "steps_per_epoch": 6,
                   "frozen_steps": 4, "flip": True, "tile": 64, "overlap": 8, "log_every": 3,
-                  "num_samples": 8},
+                  "num_samples": 8, "threads": 1},
     },
     # Chapter 6: the improved-DCGAN seed's ablations (Xin; anime faces 96x96) as a sweep. A grid
     # point is one training run (`labkit.sweep.run_point`); `grid` is the grid file's content

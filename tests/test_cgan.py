@@ -46,3 +46,21 @@ def test_shapes_range_and_conditioning():
 def test_image_size_must_allow_two_doublings():
     with pytest.raises(ValueError, match="multiple of 4"):
         cgan(10, image_size=30)
+
+
+def test_label_weights_replace_the_one_hot_and_mix_classes():
+    torch.manual_seed(0)
+    generator, _ = cgan(10, latent_dim=16)
+    generator.eval()
+    z, labels = torch.randn(3, 16), torch.tensor([2, 5, 7])
+    one_hot = torch.nn.functional.one_hot(labels, 10).float()
+    assert torch.equal(generator(z, labels), generator(z, label_weights=one_hot))
+    half = 0.5 * one_hot[:1] + 0.5 * torch.nn.functional.one_hot(torch.tensor([3]), 10).float()
+    mixed = generator(z[:1], label_weights=half)
+    assert not torch.allclose(mixed, generator(z[:1], labels[:1]))
+    with pytest.raises(ValueError, match="either labels or label_weights"):
+        generator(z, labels, label_weights=one_hot)
+    with pytest.raises(ValueError, match="either labels or label_weights"):
+        generator(z)
+    with pytest.raises(ValueError, match=r"\(3, 10\)"):
+        generator(z, label_weights=one_hot[:, :9])

@@ -48,9 +48,21 @@ class ConditionalGenerator(nn.Module):
             nn.ConvTranspose2d(256, channels, 4, 2, 1),
         )
 
-    def forward(self, z: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
-        """Images for latents z (N, latent_dim) and integer labels (N,)."""
-        x = torch.cat([z.flatten(1), F.one_hot(labels, self.num_classes).to(z.dtype)], dim=1)
+    def forward(self, z: torch.Tensor, labels: torch.Tensor | None = None, *,
+                label_weights: torch.Tensor | None = None) -> torch.Tensor:
+        """Images for latents z (N, latent_dim) and integer labels (N,).
+
+        Instead of `labels`, `label_weights` (N, num_classes) replaces the one-hot input, e.g.
+        (1 - t)·onehot(a) + t·onehot(b) to interpolate between classes a and b.
+        """
+        if (labels is None) == (label_weights is None):
+            raise ValueError("give either labels or label_weights")
+        if label_weights is None:
+            label_weights = F.one_hot(labels, self.num_classes)
+        elif label_weights.shape != (len(z), self.num_classes):
+            raise ValueError(f"label_weights must be ({len(z)}, {self.num_classes}), "
+                             f"got {tuple(label_weights.shape)}")
+        x = torch.cat([z.flatten(1), label_weights.to(z)], dim=1)
         x = self.project(x).view(len(z), -1, self.base, self.base)
         return 2 * torch.sigmoid(self.main(x)) - 1
 
