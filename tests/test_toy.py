@@ -271,7 +271,7 @@ def test_ring_explorer_interactive_builds_controls_that_retrain():
 
 
 def test_latent_explorer_headless_shows_one_static_figure(capsys):
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from labkit.widgets import latent_explorer
 
@@ -279,7 +279,7 @@ def test_latent_explorer_headless_shows_one_static_figure(capsys):
 
     def show(a, b, t):
         calls.append((a, b, t))
-        return plt.figure()
+        return Figure()  # not registered with pyplot: nothing left open for other tests
 
     figure = latent_explorer(show, seed_a=3, seed_b=7, t=0.25, headless=True)
     assert calls == [(3, 7, 0.25)] and figure is not None
@@ -287,13 +287,12 @@ def test_latent_explorer_headless_shows_one_static_figure(capsys):
 
 
 def test_latent_explorer_interactive_redraws_on_every_control():
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure
 
     from labkit.widgets import latent_explorer
 
     calls = []
-    box = latent_explorer(lambda a, b, t: calls.append((a, b, t)) or plt.figure(),
-                          headless=False)
+    box = latent_explorer(lambda a, b, t: calls.append((a, b, t)) or Figure(), headless=False)
     first, second, position = box.controls
     position.value = 0.75
     second.value = 9

@@ -70,6 +70,7 @@ def test_save_grid_writes_a_png(tmp_path, channels, mode):
 
 
 def test_show_grid_figure_and_file(tmp_path):
+    plt.close("all")  # figures other tests left open are not this test's business
     fig = viz.show_grid(torch.rand(4, 1, 8, 8) * 2 - 1, title="digits", path=tmp_path / "g.png")
     assert isinstance(fig, Figure)
     assert fig.axes[0].get_title() == "digits"
