@@ -109,9 +109,9 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                     {"name": "photos", "train": "train", "test": "test", "channels": 3,
                      "classes": None, "seed_row": "CIFAR-10 airplanes"}],
                 "image_size": 32, "nz": 100, "ngf": 64, "ndf": 64, "epochs": 4,
-                "steps_per_epoch": 110, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4,
-                "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 55,
-                "eval_samples": 500, "memo_samples": 500, "swd_draws": 3, "quality": "swd"},
+                "steps_per_epoch": 100, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4,
+                "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 50,
+                "eval_samples": 500, "memo_samples": 500, "swd_draws": 6, "quality": "swd"},
         "smoke": {"datasets": [
                       {"name": "digits", "train": "train", "test": "test", "channels": 1,
                        "classes": None, "seed_row": "EMNIST"},

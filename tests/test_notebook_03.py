@@ -82,3 +82,21 @@ def test_figures_and_a_verdict_for_each_claim(executed):
     markdown = [o["data"]["text/markdown"] for c in nb.cells for o in c.get("outputs", [])
                 if "text/markdown" in o.get("data", {})]
     assert any(m.startswith("| dataset |") for m in markdown)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "full"])
+def test_profiles_share_one_setting_and_train_grey_sets_in_one_channel(profile):
+    from labkit import profiles
+
+    cfg = profiles.resolve("cross_dataset", profile)
+    assert cfg.image_size == 32 and len(cfg.datasets) == 3
+    grey = {"digits", "faces", "emnist"}
+    for spec in cfg.datasets:
+        assert spec["channels"] == (1 if spec["name"] in grey else 3), spec
+        assert spec["seed_row"] in ("EMNIST", "CelebA", "CIFAR-10 airplanes")
+    if profile == "full":
+        assert (cfg.ngf, cfg.ndf, cfg.nz) == (128, 128, 100)
+        assert [s["name"] for s in cfg.datasets] == ["emnist", "celeba", "cifar10"]
+        assert cfg.datasets[2]["classes"] == ["airplane"]
+    with pytest.raises(ValueError, match="datasets"):
+        profiles.resolve("cross_dataset", profile, datasets="digits")
