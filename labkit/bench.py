@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import tempfile
 import time
@@ -224,17 +225,22 @@ def bench_chapters(tmp: Path, profiles: tuple[str, ...] = ("smoke",)) -> dict:
 
 
 def book_execution_seconds(notebook: Path) -> float | None:
-    """The execution time the last `make book` recorded for `notebook`, if it is cached."""
+    """The execution time the last `make book` recorded for `notebook`, if it is cached and that
+    build ran the `cpu` profile (`make book` writes its profile to `_build/.profile`)."""
     cache = ROOT / "_build" / ".jupyter_cache"
-    if not cache.is_dir():
+    profile_file = ROOT / "_build" / ".profile"
+    profile = profile_file.read_text().strip() if profile_file.is_file() else None
+    if not cache.is_dir() or profile not in ("cpu", "auto") or (
+            profile == "auto" and torch.cuda.is_available()):  # auto means full on a GPU
         return None
-    try:
-        from jupyter_cache import get_cache
+    import nbformat
+    from jupyter_cache import get_cache
 
-        record = get_cache(cache).get_cache_record_of(str(notebook))
-    except Exception:  # not cached, or cached for an older version of the notebook
+    try:
+        record = get_cache(cache).match_cache_notebook(nbformat.read(notebook, as_version=4))
+    except KeyError:  # this version of the notebook was not executed by that build
         return None
-    return record.data.get("execution_seconds") if record else None
+    return record.data.get("execution_seconds")
 
 
 def run_all(images: int = 512, iterations: int = 4, repeats: int = 3, batch_size: int = 128,
@@ -247,6 +253,8 @@ def run_all(images: int = 512, iterations: int = 4, repeats: int = 3, batch_size
         root = write_jpeg_folder(photos.images, tmp / "jpegs")
         result = {
             "device": torch.cuda.get_device_name(dev) if dev.type == "cuda" else str(dev),
+            "measured_at": time.strftime("%Y-%m-%d %H:%M %Z"), "cpu_cores": os.cpu_count(),
+            "load_average_before": os.getloadavg()[0] if hasattr(os, "getloadavg") else None,
             "torch": torch.__version__, "threads": torch.get_num_threads(),
             "model": "DCGAN 64×64 (PyTorch tutorial layout)", "batch_size": batch_size,
             "images": images, "iterations": iterations, "repeats": repeats,
@@ -262,8 +270,12 @@ def run_all(images: int = 512, iterations: int = 4, repeats: int = 3, batch_size
 def markdown(result: dict) -> str:
     """The benchmark as a Markdown table."""
     t, d, c = result["training"], result["data_path"], result["cuda"]
-    lines = [f"Device: {result['device']} (torch {result['torch']}, {result['threads']} threads); "
-             f"{result['model']}, batch {result['batch_size']}, median of {result['repeats']}.",
+    load = result.get("load_average_before")
+    lines = [f"Device: {result['device']} ({result.get('cpu_cores')} CPU cores, torch "
+             f"{result['torch']}, {result['threads']} threads); {result['model']}, batch "
+             f"{result['batch_size']}, median of {result['repeats']}. Measured "
+             f"{result.get('measured_at', '(time not recorded)')}"
+             + (f", 1-minute load average {load:.1f} at the start." if load is not None else "."),
              "", "| row | measured | reference | ratio |", "|---|---|---|---|",
              f"| training, images/s: train_gan vs tutorial loop | {t['labkit_images_per_s']:.1f} | "
              f"{t['reference_images_per_s']:.1f} | {t['ratio']:.2f} |",

@@ -19,7 +19,20 @@ def glue(name: str, value) -> None:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
-    myst_glue(name, value, display=False)
+    myst_glue(name, pasteable(value), display=False)
+
+
+def pasteable(value):
+    """`value` in a form another page can paste. myst-nb's ```{glue} key``` with `:doc:` renders
+    only HTML, images and plain text from another document (a glued Markdown object would show
+    as "<IPython.core.display.Markdown object>"), so Markdown is glued as its HTML."""
+    from IPython.display import HTML, Markdown
+
+    if isinstance(value, Markdown):
+        from markdown_it import MarkdownIt  # installed with myst-nb
+
+        return HTML(MarkdownIt("commonmark").enable("table").render(value.data))
+    return value
 
 
 def format_value(value, digits: int = 4) -> str:

@@ -43,3 +43,39 @@ def test_flops_per_image_counts_the_dcgan_iteration():
     flops = bench.flops_per_image(torch.device("cpu"), batch_size=2)
     # G forward + 3 D forwards + backwards: of the order of a few GFLOPs per image.
     assert 1e9 < flops < 2e10
+
+
+def test_the_books_benchmark_table_is_the_one_the_committed_run_wrote():
+    """book/benchmark.md includes bench/bench.md; that file must be `markdown()` of bench.json
+    (written together by `make bench`), never a table edited by hand."""
+    root = bench.ROOT
+    assert "{include} ../bench/bench.md" in (root / "book" / "benchmark.md").read_text()
+    result = json.loads((root / "bench" / "bench.json").read_text())
+    assert (root / "bench" / "bench.md").read_text() == bench.markdown(result)
+    training, data = result["training"], result["data_path"]
+    assert training["labkit_images_per_s"] == pytest.approx(
+        sorted(training["labkit_all"])[len(training["labkit_all"]) // 2])
+    assert data["ratio"] == pytest.approx(data["cache_images_per_s"] / data["jpeg_images_per_s"])
+    assert set(result["chapters"]) == {p.stem for p in (root / "notebooks").glob("[0-9]*.ipynb")}
+
+
+def test_chapter_cpu_time_comes_from_the_cache_of_a_cpu_book_build_only(tmp_path, monkeypatch):
+    import nbformat
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    monkeypatch.setattr(bench, "ROOT", tmp_path)
+    notebook = tmp_path / "notebooks" / "01_x.ipynb"
+    notebook.parent.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")])
+    nbformat.write(nb, notebook)
+    get_cache(tmp_path / "_build" / ".jupyter_cache").cache_notebook_bundle(
+        CacheBundleIn(nb, str(notebook), data={"execution_seconds": 42.0}), check_validity=False)
+    assert bench.book_execution_seconds(notebook) is None  # no profile recorded
+    (tmp_path / "_build" / ".profile").write_text("smoke\n")
+    assert bench.book_execution_seconds(notebook) is None  # a smoke build is not a cpu time
+    (tmp_path / "_build" / ".profile").write_text("cpu\n")
+    assert bench.book_execution_seconds(notebook) == 42.0
+    nb.cells[0].source = "2"
+    nbformat.write(nb, notebook)
+    assert bench.book_execution_seconds(notebook) is None  # that version was never executed

@@ -49,6 +49,7 @@ def book(tmp_path_factory, smoke_run) -> dict:
     out = tmp_path_factory.mktemp("book")
     src = out / "src"
     shutil.copytree(ROOT / "book", src / "book")
+    shutil.copytree(ROOT / "bench", src / "bench")  # the benchmark appendix includes its table
     shutil.copy(ROOT / "_toc.yml", src / "_toc.yml")
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
@@ -116,6 +117,14 @@ def test_bibliography_lists_the_cited_works_and_every_citation_resolved(book):
     assert not problems, "\n".join(map(str, problems))
     assert "could not find bibtex key" not in book["log"]
     assert check_book.bibliography_entries(html, DOCNAMES)
+
+
+@pytest.mark.slow
+def test_results_page_pastes_every_chapters_glued_numbers(book):
+    keys = check_book.glue_keys(ROOT / "book" / "results.md")
+    assert len(keys) >= len(NOTEBOOK_PAGES), keys  # at least one summary per chapter
+    problems = check_book.check_results(book["html"], NOTEBOOK_PAGES, keys)
+    assert not problems, "\n".join(map(str, problems))
 
 
 @pytest.mark.slow
@@ -225,3 +234,56 @@ def test_cited_keys_and_build_log():
     assert errors == ["/x/b.ipynb: WARNING: Executing notebook failed: CellExecutionError "
                       "[mystnb.exec]"]
     assert build_warnings == ['/x/a.md:3: WARNING: could not find bibtex key "k"']
+
+
+def test_results_check_finds_a_key_nobody_glued_and_a_number_the_page_lacks(tmp_path):
+    html = _fake_build(tmp_path, images_on_page=2)
+    executed = html.parent / "jupyter_execute" / "ch" / "one.ipynb"
+    nb = nbformat.read(executed, as_version=4)
+    table = "<table><tr><th>SWD</th></tr><tr><td>1.234</td><td>0.5</td></tr></table>"
+    glue_cell = nbformat.v4.new_code_cell('glue("ch_table", t)\ndisplay(t)', execution_count=2)
+    glue_cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": table})]
+    nb.cells.append(glue_cell)
+    nbformat.write(nb, executed)
+    assert check_book.glued_values(html, ["ch/one"]) == {"ch_table": table}
+    source = tmp_path / "results.md"
+    source.write_text("# Results\n\n```{glue} ch_table\n:doc: x.ipynb\n```\n\n"
+                      "```{glue} ch_missing\n:doc: y.ipynb\n```\n")
+    keys = check_book.glue_keys(source)
+    assert keys == ["ch_table", "ch_missing"]
+    (html / "book").mkdir()
+    page = html / "book" / "results.html"
+    page.write_text("<article><table><td>1.234</td><td>0.5</td></table></article>")
+    (problem,) = check_book.check_results(html, ["ch/one"], keys)
+    assert "'ch_missing' is pasted but no executed chapter glued it" in problem.message
+    page.write_text("<article><table><td>1.23</td><td>0.5</td></table></article>")
+    messages = [p.message for p in check_book.check_results(html, ["ch/one"], keys)]
+    assert "'ch_table': the page lacks ['1.234']" in messages
+
+
+def test_a_notebook_taken_from_the_execution_cache_is_read_with_the_cached_outputs(tmp_path):
+    """myst-nb writes `jupyter_execute/` copies of cached notebooks without outputs (a warm
+    `make book`); the checks then read the outputs from the cache, for that version only."""
+    from jupyter_cache import get_cache
+    from jupyter_cache.base import CacheBundleIn
+
+    source = tmp_path / "ch" / "one.ipynb"
+    source.parent.mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("print(1)")])
+    nbformat.write(nb, source)
+    run = nbformat.from_dict(json.loads(json.dumps(nb)))
+    run.cells[0].execution_count = 1
+    run.cells[0].outputs = [nbformat.v4.new_output("stream", name="stdout", text="1\n")]
+    build = tmp_path / "_build"
+    get_cache(build / ".jupyter_cache").cache_notebook_bundle(CacheBundleIn(run, str(source)),
+                                                              check_validity=False)
+    copy = build / "jupyter_execute" / "ch" / "one.ipynb"
+    copy.parent.mkdir(parents=True)
+    nbformat.write(nb, copy)
+    assert check_book.read_executed(copy).cells[0].outputs[0]["text"] == "1\n"
+    assert check_book.check_executed(build / "html", "ch/one") == []
+    nb.cells[0].source = "print(2)"  # a version of the notebook the cache never ran
+    nbformat.write(nb, source)
+    assert check_book.read_executed(copy).cells[0].execution_count is None
+    (problem,) = check_book.check_executed(build / "html", "ch/one")
+    assert "was not executed" in problem.message

@@ -2,7 +2,7 @@
 
 import sys
 
-from labkit.book import format_value, glue, html_table
+from labkit.book import format_value, glue, html_table, pasteable
 
 
 def test_html_table_keeps_column_order_and_escapes():
@@ -21,3 +21,13 @@ def test_format_value():
 def test_glue_is_a_no_op_without_myst_nb(monkeypatch):
     monkeypatch.setitem(sys.modules, "myst_nb", None)  # import fails
     glue("key", 1.0)  # no error, nothing displayed
+
+
+def test_markdown_is_glued_as_html_that_another_page_can_paste():
+    from IPython.display import HTML, Markdown
+
+    pasted = pasteable(Markdown("**t**\n\n| a | b |\n|---|---|\n| 1.5 | x |"))
+    assert isinstance(pasted, HTML)
+    assert "<strong>t</strong>" in pasted.data and "<td>1.5</td>" in pasted.data
+    table = html_table([{"a": 1}])
+    assert pasteable(table) is table

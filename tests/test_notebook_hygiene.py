@@ -68,3 +68,17 @@ def test_install_cell_is_a_no_op_when_labkit_is_importable(path):
     finally:
         shell.run_line_magic = original
     assert calls and calls[0][0] == "pip" and "git+" in calls[0][1]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_papermill_reads_every_line_of_the_parameters_cell(path, caplog):
+    """`papermill --help-notebook` and `-p` rely on papermill parsing each parameter line; a
+    line it cannot parse is dropped from the help with only a log warning."""
+    papermill = pytest.importorskip("papermill")
+    with caplog.at_level("WARNING"):
+        parameters = papermill.inspect_notebook(str(path))
+    assert not [r.getMessage() for r in caplog.records if "Unable to parse" in r.getMessage()]
+    source = nbformat.read(path, as_version=4).cells
+    cell = next(c for c in source if "parameters" in c.metadata.get("tags", []))
+    assigned = [line for line in cell.source.splitlines() if re.match(r"^\w+\s*=", line)]
+    assert len(parameters) == len(assigned) and parameters["profile"]["default"]

@@ -10,7 +10,9 @@ notebooks beside it (`<build>/jupyter_execute`), and need no browser:
   an image output's file by the SHA-256 of its bytes, so an output and the page's `<img>` are
   matched exactly); every local image a page shows exists and is not empty;
 - no role was left unrendered (literal `{cite}`, `{math}` …, `$$`), every citation resolved and
-  links to an entry of the bibliography, and the bibliography lists every work the pages cite.
+  links to an entry of the bibliography, and the bibliography lists every work the pages cite;
+- the results page pastes a table glued by an executed chapter for every key it names, with
+  every number of that table.
 
 The browser checks (`make check-book`) open every page in headless Chromium and fail on an image
 that did not load (naturalWidth 0), a figure that is not displayed, or math that MathJax did not
@@ -177,6 +179,30 @@ def executed_notebook(html_dir: Path, docname: str) -> Path | None:
     return path if path.is_file() else None
 
 
+def read_executed(path: Path) -> nbformat.NotebookNode:
+    """The executed notebook at `<build>/jupyter_execute/<docname>.ipynb`. When myst-nb took a
+    notebook from its execution cache it writes that copy without outputs, so the outputs are
+    then read from the cache (`<build>/.jupyter_cache`), matched to the source notebook; a
+    notebook the cache does not hold stays as it is (and reads as not executed)."""
+    nb = nbformat.read(path, as_version=4)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    path = Path(path).resolve()
+    if not code or any(c.get("execution_count") for c in code) \
+            or "jupyter_execute" not in path.parts:
+        return nb
+    build = path.parents[len(path.parts) - path.parts.index("jupyter_execute") - 1]
+    cache = build / ".jupyter_cache"
+    source = build.parent / path.relative_to(build / "jupyter_execute")
+    if not cache.is_dir() or not source.is_file():
+        return nb
+    from jupyter_cache import get_cache
+
+    try:
+        return get_cache(cache).merge_match_into_notebook(nbformat.read(source, as_version=4))[1]
+    except KeyError:  # the cache holds no execution of this version of the notebook
+        return nb
+
+
 def read_html(path: Path) -> BeautifulSoup:
     """A page parsed by BeautifulSoup."""
     return BeautifulSoup(path.read_text(encoding="utf-8"), "html.parser")
@@ -189,7 +215,7 @@ def article(soup: BeautifulSoup):
 
 def notebook_figures(path: Path) -> list[Figure]:
     """The image outputs of an executed notebook that the book is meant to show."""
-    nb = nbformat.read(path, as_version=4)
+    nb = read_executed(path)
     figures = []
     for c, cell in enumerate(nb.cells):
         if cell.cell_type != "code":
@@ -254,7 +280,7 @@ def check_executed(html_dir: Path, docname: str) -> list[Problem]:
     if path is None:
         return []
     problems = []
-    nb = nbformat.read(path, as_version=4)
+    nb = read_executed(path)
     report = Path(html_dir) / "reports" / f"{docname}.err.log"
     hint = f" (traceback: {report})" if report.is_file() else " (see the build log)"
     for c, cell in enumerate(nb.cells):
@@ -455,6 +481,65 @@ def static_checks(html_dir: Path, root: Path = ROOT,
         problems += check_citations(html_dir, docname)
         problems += check_literals(html_dir, docname)
     problems += check_bibliography(root, html_dir, present)
+    results = Path(root) / "book" / "results.md"
+    if "book/results" in present and results.is_file():
+        problems += check_results(html_dir, present, glue_keys(results))
+    return problems
+
+
+GLUE_DIRECTIVE = re.compile(r"^```\{glue\}\s+(\S+)", re.MULTILINE)
+NUMBER = re.compile(r"(?<![\w.])-?\d+\.\d+(?![\w.])")
+
+
+def glue_keys(page_source: Path) -> list[str]:
+    """The keys a Markdown page pastes with the ```{glue} key``` directive, in order."""
+    return GLUE_DIRECTIVE.findall(Path(page_source).read_text(encoding="utf-8"))
+
+
+GLUE_CALL = re.compile(r"\bglue\(\s*[\"'](\w+)[\"']")
+TABLE_MIMES = ("text/html", "text/markdown")
+
+
+def glued_values(html_dir: Path, docnames: Iterable[str]) -> dict[str, str]:
+    """key -> the text (HTML or Markdown) each executed chapter glued under that key. myst-nb
+    drops the hidden glue output from the notebook it renders, so a glue cell also displays its
+    value: the text of the cell's HTML and Markdown outputs stands for the value."""
+    values = {}
+    for docname in docnames:
+        notebook = executed_notebook(html_dir, docname)
+        if notebook is None:
+            continue
+        for cell in read_executed(notebook).cells:
+            keys = GLUE_CALL.findall(cell.source) if cell.cell_type == "code" else []
+            texts = [data[m] for o in cell.get("outputs", []) for data in [o.get("data", {})]
+                     for m in TABLE_MIMES + tuple(GLUE_PREFIX + t for t in TABLE_MIMES)
+                     if m in data]
+            for key in keys:
+                values[key] = "\n".join("".join(t) if isinstance(t, list) else t
+                                        for t in texts)
+    return values
+
+
+def check_results(html_dir: Path, docnames: Iterable[str], keys: Iterable[str],
+                  page: str = "book/results") -> list[Problem]:
+    """Every key the results page pastes was glued by an executed chapter of this build, and
+    every decimal number of that glued table appears in the rendered page."""
+    problems = []
+    values = glued_values(html_dir, docnames)
+    path = page_path(html_dir, page)
+    text = article(read_html(path)).get_text(" ") if path.is_file() else ""
+    shown = set(NUMBER.findall(text))
+    for key in keys:
+        if key not in values:
+            problems.append(Problem(page, f"'{key}' is pasted but no executed chapter glued it"))
+            continue
+        glued = BeautifulSoup(values[key], "html.parser").get_text(" ")
+        numbers = NUMBER.findall(glued)
+        missing = [n for n in numbers if n not in shown]
+        if not glued.strip():
+            problems.append(Problem(page, f"'{key}': its glue cell displays no table"))
+        elif missing:
+            problems.append(Problem(page, f"'{key}': the page lacks {missing[:5]}"))
     return problems
 
 
