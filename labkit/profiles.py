@@ -7,6 +7,7 @@ Every notebook's parameters cell sets `profile = "auto"` and each knob to None; 
 
 from __future__ import annotations
 
+import copy
 import os
 
 import torch
@@ -15,6 +16,42 @@ PROFILES = ("smoke", "cpu", "full")
 
 # Knobs shared by every chapter (the same in all profiles unless a chapter overrides them).
 COMMON = {"seed": 0, "out_dir": None, "resume": False, "device": "auto", "data_root": None}
+
+# The seed's ablation grid (chapter 6): its learning-rate pairs, label smoothing and the two
+# models, and its Table 3 (`labkit sweep` runs one notebook per point); full and cpu share it.
+ABLATION_GRID = {
+    "parameters": {"model": "dcgan", "lr_d": 2e-4, "lr_g": 2e-4,
+                   "real_label": 1.0, "fake_label": 0.0},
+    "grids": {
+        "learning_rate": {"lr": [
+            {"lr_d": 2e-4, "lr_g": 2e-4}, {"lr_d": 6.4e-3, "lr_g": 3.2e-3},
+            {"lr_d": 6.4e-3, "lr_g": 1.28e-3},
+            {"lr_d": 6.4e-3, "lr_g": 6.4e-4}]},
+        "label_smoothing": {"lr_d": [6.4e-3], "lr_g": [1.28e-3], "labels": [
+            {"real_label": 1.0, "fake_label": 0.0},
+            {"real_label": 0.9, "fake_label": 0.1},
+            {"real_label": 0.99, "fake_label": 0.01}]},
+        "model": {"lr_d": [6.4e-3], "lr_g": [1.28e-3], "real_label": [0.9],
+                  "fake_label": [0.1], "model": ["dcgan", "resdcgan"]},
+        "table_3": {"experiment": [
+            {},
+            {"lr_d": 6.4e-3, "lr_g": 1.28e-3},
+            {"lr_d": 6.4e-3, "lr_g": 1.28e-3, "real_label": 0.9,
+             "fake_label": 0.1},
+            {"model": "resdcgan", "lr_d": 6.4e-3, "lr_g": 1.28e-3,
+             "real_label": 0.9, "fake_label": 0.1}]},
+    }}
+
+# Chapter 3 offline: the three offline sets standing for the seed's three (grey sets in one
+# channel, as the seed trained EMNIST); cpu and smoke differ only in budget.
+OFFLINE_CROSS_SETS = [
+    {"name": "digits", "train": "train", "test": "test", "channels": 1, "classes": None,
+     "seed_row": "EMNIST"},
+    {"name": "faces", "train": "train", "test": "test", "channels": 1, "classes": None,
+     "seed_row": "CelebA"},
+    {"name": "photos", "train": "train", "test": "test", "channels": 3, "classes": None,
+     "seed_row": "CIFAR-10 airplanes"},
+]
 
 CHAPTERS: dict[str, dict[str, dict]] = {
     # Chapter 1: toy GANs (small MLPs on 1-D and 2-D points). CPU-sized on every profile: these
@@ -101,24 +138,12 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                  "steps_per_epoch": 880, "batch_size": 128, "lr_d": 2e-4, "lr_g": 2e-4,
                  "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 220,
                  "eval_samples": 10_000, "memo_samples": 1000, "swd_draws": 3, "quality": "fid"},
-        "cpu": {"datasets": [
-                    {"name": "digits", "train": "train", "test": "test", "channels": 1,
-                     "classes": None, "seed_row": "EMNIST"},
-                    {"name": "faces", "train": "train", "test": "test", "channels": 1,
-                     "classes": None, "seed_row": "CelebA"},
-                    {"name": "photos", "train": "train", "test": "test", "channels": 3,
-                     "classes": None, "seed_row": "CIFAR-10 airplanes"}],
+        "cpu": {"datasets": OFFLINE_CROSS_SETS,
                 "image_size": 32, "nz": 100, "ngf": 64, "ndf": 64, "epochs": 4,
                 "steps_per_epoch": 100, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4,
                 "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 50,
                 "eval_samples": 500, "memo_samples": 500, "swd_draws": 6, "quality": "swd"},
-        "smoke": {"datasets": [
-                      {"name": "digits", "train": "train", "test": "test", "channels": 1,
-                       "classes": None, "seed_row": "EMNIST"},
-                      {"name": "faces", "train": "train", "test": "test", "channels": 1,
-                       "classes": None, "seed_row": "CelebA"},
-                      {"name": "photos", "train": "train", "test": "test", "channels": 3,
-                       "classes": None, "seed_row": "CIFAR-10 airplanes"}],
+        "smoke": {"datasets": OFFLINE_CROSS_SETS,
                   "image_size": 32, "nz": 100, "ngf": 16, "ndf": 16, "epochs": 2,
                   "steps_per_epoch": 4, "batch_size": 16, "lr_d": 2e-4, "lr_g": 2e-4,
                   "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 2,
@@ -199,28 +224,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                  "fake_label": 0.0, "flip": False, "log_every": 20, "metric": "fid",
                  "eval_epochs": [1, 5, 10, 20], "eval_samples": 5000, "seeds": [0, 1, 2],
                  "single_run": False, "sweep_dir": None, "threads": None,
-                 "grid": {
-                     "parameters": {"model": "dcgan", "lr_d": 2e-4, "lr_g": 2e-4,
-                                    "real_label": 1.0, "fake_label": 0.0},
-                     "grids": {
-                         "learning_rate": {"lr": [
-                             {"lr_d": 2e-4, "lr_g": 2e-4}, {"lr_d": 6.4e-3, "lr_g": 3.2e-3},
-                             {"lr_d": 6.4e-3, "lr_g": 1.28e-3},
-                             {"lr_d": 6.4e-3, "lr_g": 6.4e-4}]},
-                         "label_smoothing": {"lr_d": [6.4e-3], "lr_g": [1.28e-3], "labels": [
-                             {"real_label": 1.0, "fake_label": 0.0},
-                             {"real_label": 0.9, "fake_label": 0.1},
-                             {"real_label": 0.99, "fake_label": 0.01}]},
-                         "model": {"lr_d": [6.4e-3], "lr_g": [1.28e-3], "real_label": [0.9],
-                                   "fake_label": [0.1], "model": ["dcgan", "resdcgan"]},
-                         "table_3": {"experiment": [
-                             {},
-                             {"lr_d": 6.4e-3, "lr_g": 1.28e-3},
-                             {"lr_d": 6.4e-3, "lr_g": 1.28e-3, "real_label": 0.9,
-                              "fake_label": 0.1},
-                             {"model": "resdcgan", "lr_d": 6.4e-3, "lr_g": 1.28e-3,
-                              "real_label": 0.9, "fake_label": 0.1}]},
-                     }}},
+                 "grid": ABLATION_GRID},
         "cpu": {"dataset": "faces", "split": "all", "image_size": 32, "channels": 1,
                 "subset": None, "epochs": 20, "batch_size": 20, "data_repeats": 2,
                 "model": "dcgan", "blocks": 9, "nz": 100, "ngf": 16, "ndf": 16,
@@ -228,28 +232,7 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                 "fake_label": 0.0, "flip": True, "log_every": 10, "metric": "swd",
                 "eval_epochs": [1, 5, 10, 20], "eval_samples": 100, "seeds": [0, 1, 2],
                 "single_run": False, "sweep_dir": None, "threads": 1,
-                "grid": {
-                    "parameters": {"model": "dcgan", "lr_d": 2e-4, "lr_g": 2e-4,
-                                   "real_label": 1.0, "fake_label": 0.0},
-                    "grids": {
-                        "learning_rate": {"lr": [
-                            {"lr_d": 2e-4, "lr_g": 2e-4}, {"lr_d": 6.4e-3, "lr_g": 3.2e-3},
-                            {"lr_d": 6.4e-3, "lr_g": 1.28e-3},
-                            {"lr_d": 6.4e-3, "lr_g": 6.4e-4}]},
-                        "label_smoothing": {"lr_d": [6.4e-3], "lr_g": [1.28e-3], "labels": [
-                            {"real_label": 1.0, "fake_label": 0.0},
-                            {"real_label": 0.9, "fake_label": 0.1},
-                            {"real_label": 0.99, "fake_label": 0.01}]},
-                        "model": {"lr_d": [6.4e-3], "lr_g": [1.28e-3], "real_label": [0.9],
-                                  "fake_label": [0.1], "model": ["dcgan", "resdcgan"]},
-                        "table_3": {"experiment": [
-                            {},
-                            {"lr_d": 6.4e-3, "lr_g": 1.28e-3},
-                            {"lr_d": 6.4e-3, "lr_g": 1.28e-3, "real_label": 0.9,
-                             "fake_label": 0.1},
-                            {"model": "resdcgan", "lr_d": 6.4e-3, "lr_g": 1.28e-3,
-                             "real_label": 0.9, "fake_label": 0.1}]},
-                    }}},
+                "grid": ABLATION_GRID},
         "smoke": {"dataset": "faces", "split": "all", "image_size": 32, "channels": 1,
                   "subset": None, "epochs": 2, "batch_size": 16, "data_repeats": 1,
                   "model": "dcgan", "blocks": 9, "nz": 32, "ngf": 8, "ndf": 8,
@@ -309,7 +292,7 @@ def resolve(chapter: str, profile: str = "auto", **params) -> Config:
     config = Config(profile=name)
     for key, default in defaults.items():
         value = params.get(key)
-        config[key] = default if value is None else _checked(key, value, chapter)
+        config[key] = copy.deepcopy(default) if value is None else _checked(key, value, chapter)
     return config
 
 

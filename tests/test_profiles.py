@@ -44,3 +44,13 @@ def test_unknown_profile_and_chapter():
         profiles.resolve("dcgan", "fast")
     with pytest.raises(ValueError, match="dcgan"):
         profiles.resolve("wgan", "cpu")
+
+
+def test_a_resolved_configuration_is_a_copy_the_notebook_may_change():
+    cfg = profiles.resolve("improved_dcgan", "cpu")
+    cfg.grid["grids"].clear()
+    cfg.eval_epochs.append(99)
+    again = profiles.resolve("improved_dcgan", "full")
+    assert again.grid["grids"] and profiles.resolve("improved_dcgan", "cpu").grid["grids"]
+    assert 99 not in profiles.resolve("improved_dcgan", "cpu").eval_epochs
+    assert again.grid == profiles.resolve("improved_dcgan", "cpu").grid  # one grid, shared

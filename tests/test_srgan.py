@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import urllib.error
+import urllib.request
 from contextlib import nullcontext
 from functools import partial
 
@@ -31,7 +32,6 @@ from labkit.models import (
     srgan,
     tiled_upscale,
 )
-from labkit.models import vgg as vgg_module
 from labkit.models.srgan import LAB_D_BLOCKS, dense_parameters
 from labkit.train import Labels, TrainConfig, checkpoint, discriminator_step, train_gan
 from labkit.train.engine import SuperResolution
@@ -205,7 +205,7 @@ def test_perceptual_loss_without_weights_says_how_to_get_them(tmp_path, monkeypa
     def offline(*args, **kwargs):
         raise urllib.error.URLError("no network")
 
-    monkeypatch.setattr(vgg_module.urllib.request, "urlopen", offline)
+    monkeypatch.setattr(urllib.request, "urlopen", offline)
     with pytest.raises(VGG19WeightsUnavailable) as error:
         PerceptualLoss()
     message = str(error.value)

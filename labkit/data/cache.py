@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import tempfile
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -13,6 +12,7 @@ from typing import Any
 
 import torch
 
+from ..atomic import atomic_write
 from .paths import default_root
 
 CACHE_FORMAT = 1  # bump when the layout of a cache file or a decoder's output changes
@@ -48,23 +48,11 @@ def cache_path(name: str, manifest: dict[str, Any]) -> Path:
     return cache_dir() / f"{name}-{manifest_key(manifest)[:16]}.pt"
 
 
-def _atomic_write(path: Path, write: Callable[[Any], None], text: bool = False) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w" if text else "wb") as file:
-            write(file)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_uint8_cache(path: Path, entry: dict[str, Any]) -> None:
     """Write a cache entry (and a ``.json`` copy of its manifest) atomically."""
-    _atomic_write(path, lambda f: torch.save(entry, f))
+    atomic_write(path, lambda tmp: torch.save(entry, tmp))
     manifest = json.dumps(entry["manifest"], indent=2, sort_keys=True)
-    _atomic_write(path.with_suffix(".json"), lambda f: f.write(manifest), text=True)
+    atomic_write(path.with_suffix(".json"), lambda tmp: tmp.write_text(manifest))
 
 
 def load_uint8_cache(path: Path, manifest: dict[str, Any]) -> dict[str, Any] | None:

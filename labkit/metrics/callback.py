@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import functools
 import math
-import os
 import shutil
 import warnings
 from collections.abc import Callable
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import torch
 
+from ..atomic import atomic_write
 from ..train.rundir import write_json
 from .result import MetricResult
 
@@ -121,11 +121,4 @@ class MetricCallback:
             warnings.warn(f"epoch {epoch} has no checkpoint (checkpoint_every={every}); "
                           "best.pt is not updated. Evaluate on checkpoint epochs.", stacklevel=3)
             return
-        target = source.with_name("best.pt")
-        tmp = source.with_name(f".best.pt.tmp-{os.getpid()}")
-        try:
-            shutil.copyfile(source, tmp)
-            os.replace(tmp, target)
-        finally:
-            if tmp.exists():
-                tmp.unlink()
+        atomic_write(source.with_name("best.pt"), lambda tmp: shutil.copyfile(source, tmp))

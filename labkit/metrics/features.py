@@ -10,8 +10,6 @@ returns the 2048 pool3 features. A custom extractor is any module (or bound meth
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,13 +17,15 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from .. import weights as weight_files
+from ..weights import PROBE_TIMEOUT_S
+
 WEIGHTS_ENV = "LABKIT_INCEPTION_WEIGHTS"
 INCEPTION_FILE = "weights-inception-2015-12-05-6726825d.pth"
 INCEPTION_URL = ("https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/"
                  + INCEPTION_FILE)  # torch_fidelity.feature_extractor_inceptionv3.URL_INCEPTION_V3
 INCEPTION_DIM = 2048
 INCEPTION_FEATURES = "inception-v3 pool3 2048 (torch-fidelity weights)"
-PROBE_TIMEOUT_S = 10.0
 
 Features = str | nn.Module | Callable[[torch.Tensor], torch.Tensor]
 
@@ -36,7 +36,7 @@ class InceptionWeightsUnavailable(FileNotFoundError):
 
 def hub_cache_path() -> Path:
     """Where torch-fidelity (through torch.hub) keeps the downloaded Inception weights."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / INCEPTION_FILE
+    return weight_files.hub_cache_path(INCEPTION_URL)
 
 
 def _how_to_fix() -> str:
@@ -55,28 +55,9 @@ def inception_weights_path(weights: str | os.PathLike | None = None,
     Raises InceptionWeightsUnavailable (a FileNotFoundError) naming the file that is missing,
     or, offline, the URL and both ways to supply a local copy.
     """
-    from_env = os.environ.get(WEIGHTS_ENV) or None
-    for given, source in ((weights, "weights="), (from_env, WEIGHTS_ENV)):
-        if given is not None:
-            path = Path(given).expanduser()
-            if not path.is_file():
-                raise InceptionWeightsUnavailable(
-                    f"{source} points to {path}, which is not a file. " + _how_to_fix())
-            return path
-    cached = hub_cache_path()
-    if cached.is_file():
-        return cached
-    try:
-        urllib.request.urlopen(urllib.request.Request(INCEPTION_URL, method="HEAD"),
-                               timeout=timeout).close()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(INCEPTION_URL, str(cached), progress=True)
-    except (OSError, urllib.error.URLError) as exc:  # no network, DNS failure, timeout, HTTP error
-        raise InceptionWeightsUnavailable(
-            f"The Inception-v3 weights for FID/KID ({INCEPTION_FILE}, about 90 MB) are not on "
-            f"this machine and could not be downloaded ({type(exc).__name__}: {exc}). "
-            + _how_to_fix()) from exc
-    return cached
+    return weight_files.locate(
+        INCEPTION_URL, weights, WEIGHTS_ENV, InceptionWeightsUnavailable,
+        "The Inception-v3 weights for FID/KID (about 90 MB)", _how_to_fix(), timeout)
 
 
 def inception_extractor(weights: str | os.PathLike | None = None) -> nn.Module:

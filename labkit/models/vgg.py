@@ -15,16 +15,16 @@ supply the file; `pretrained=False` builds the same network with random weights 
 from __future__ import annotations
 
 import os
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .. import weights as weight_files
+from ..weights import PROBE_TIMEOUT_S
+
 WEIGHTS_ENV = "LABKIT_VGG19_WEIGHTS"
-PROBE_TIMEOUT_S = 10.0
 FEATURE_RESCALE = 1 / 12.75  # the paper's rescaling of the VGG feature maps
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -49,7 +49,7 @@ def _vgg19_url() -> str:
 
 def hub_cache_path() -> Path:
     """Where torchvision (through torch.hub) keeps the downloaded VGG19 weights."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(_vgg19_url()).name
+    return weight_files.hub_cache_path(_vgg19_url())
 
 
 def _how_to_fix() -> str:
@@ -61,34 +61,13 @@ def _how_to_fix() -> str:
 
 def vgg19_weights_path(weights: str | os.PathLike | None = None,
                        timeout: float = PROBE_TIMEOUT_S) -> Path:
-    """The VGG19 ImageNet weights file: `weights`, else $LABKIT_VGG19_WEIGHTS, else torch.hub's
-    cache, else downloaded there from torchvision's URL (after a `timeout`-second probe).
-
-    Raises VGG19WeightsUnavailable (a FileNotFoundError) naming the missing file, or, offline,
-    the URL and both ways to supply a local copy.
-    """
-    from_env = os.environ.get(WEIGHTS_ENV) or None
-    for given, source in ((weights, "weights="), (from_env, WEIGHTS_ENV)):
-        if given is not None:
-            path = Path(given).expanduser()
-            if not path.is_file():
-                raise VGG19WeightsUnavailable(
-                    f"{source} points to {path}, which is not a file. " + _how_to_fix())
-            return path
-    cached = hub_cache_path()
-    if cached.is_file():
-        return cached
-    try:
-        urllib.request.urlopen(urllib.request.Request(_vgg19_url(), method="HEAD"),
-                               timeout=timeout).close()
-        cached.parent.mkdir(parents=True, exist_ok=True)
-        torch.hub.download_url_to_file(_vgg19_url(), str(cached), progress=True)
-    except (OSError, urllib.error.URLError) as exc:  # no network, DNS failure, timeout, HTTP error
-        raise VGG19WeightsUnavailable(
-            f"The VGG19 ImageNet weights for the perceptual loss ({cached.name}) are not on this "
-            f"machine and could not be downloaded ({type(exc).__name__}: {exc}). "
-            + _how_to_fix()) from exc
-    return cached
+    """The VGG19 ImageNet weights file: `weights`, else $LABKIT_VGG19_WEIGHTS, else
+    torch.hub's cache, else downloaded there from torchvision's URL (after a `timeout`-second
+    probe). Raises VGG19WeightsUnavailable (a FileNotFoundError) naming the missing file, or,
+    offline, the URL and both ways to supply a local copy."""
+    return weight_files.locate(_vgg19_url(), weights, WEIGHTS_ENV, VGG19WeightsUnavailable,
+                               "The VGG19 ImageNet weights for the perceptual loss",
+                               _how_to_fix(), timeout)
 
 
 def layer_depth(layer: str) -> int:

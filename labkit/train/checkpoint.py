@@ -8,6 +8,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ..atomic import atomic_write
+
 FORMAT = "labkit-gan-checkpoint-v1"
 
 
@@ -24,16 +26,7 @@ def architecture(module: nn.Module) -> dict:
 
 def save_atomic(obj: dict, path: str | os.PathLike) -> Path:
     """torch.save to a temporary file beside `path`, then rename: never a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    try:
-        torch.save(obj, tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
 
 
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:

@@ -8,6 +8,8 @@ import os
 import time
 from pathlib import Path
 
+from ..atomic import atomic_write
+
 COLAB_DRIVE = Path("/content/drive/MyDrive")
 
 
@@ -60,12 +62,8 @@ def _clean(obj):
 
 def write_json(path: str | os.PathLike, obj) -> Path:
     """Write `obj` as indented JSON through a temporary file and a rename."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text(json.dumps(_clean(obj), indent=2, default=str))
-    os.replace(tmp, path)
-    return path
+    text = json.dumps(_clean(obj), indent=2, default=str)
+    return atomic_write(path, lambda tmp: tmp.write_text(text))
 
 
 def read_json(path: str | os.PathLike):
