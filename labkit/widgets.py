@@ -15,6 +15,8 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
+import torch
 from matplotlib.figure import Figure
 
 HEADLESS_ENV = "LABKIT_HEADLESS"
@@ -234,10 +236,6 @@ def class_picker(show: Callable[[int, int], Figure], classes: list[str], *, labe
     box.update, box.menu, box.seed = update, menu, noise  # so code (and tests) can drive it
     update()
     return box
-
-
-import numpy as np  # noqa: E402  (the before/after slider below)
-import torch  # noqa: E402
 
 
 def _pixels(image) -> np.ndarray:
