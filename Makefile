@@ -27,13 +27,19 @@ lint: $(STAMP)
 
 # Executes every notebook (profile: $$LABKIT_PROFILE, else full on a GPU, cpu without) and
 # builds HTML. Executed notebooks are cached by jupyter-cache, so a rebuild with nothing changed
-# is quick; the cache is keyed on the notebooks' text only, so it is dropped when the profile
-# changes (a smoke build must never pass for a cpu one).
+# is quick. That cache is keyed on the notebooks' text only, so it is dropped when the profile
+# changes (a smoke build must never pass for a cpu one) or labkit's code does (the book shows
+# what the current code produces): then every chapter is executed again.
 PROFILE := $(or $(LABKIT_PROFILE),auto)
+LABKIT_HASH = $(shell cat pyproject.toml $$(find labkit -name '*.py' | LC_ALL=C sort) | sha256sum | cut -c1-16)
 book: $(STAMP)
 	@mkdir -p _build
-	@if [ "$$(cat _build/.profile 2>/dev/null)" != "$(PROFILE)" ]; then \
-		rm -rf _build/.jupyter_cache; echo "$(PROFILE)" > _build/.profile; fi
+	@if [ "$$(cat _build/.profile 2>/dev/null)" != "$(PROFILE)" ] || \
+	    [ "$$(cat _build/.labkit 2>/dev/null)" != "$(LABKIT_HASH)" ]; then \
+		if [ -d _build/.jupyter_cache ]; then echo "make book: the profile or labkit changed" \
+			"since the last build; every chapter is executed again."; fi; \
+		rm -rf _build/.jupyter_cache; echo "$(PROFILE)" > _build/.profile; \
+		echo "$(LABKIT_HASH)" > _build/.labkit; fi
 	$(BIN)/jupyter-book build . --builder html
 	@echo "Open _build/html/index.html"
 

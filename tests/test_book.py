@@ -205,6 +205,14 @@ def test_checks_find_an_unexecuted_notebook_a_text_only_figure_and_a_widget(tmp_
     executed.write_text(json.dumps(nb))
     (problem,) = check_book.check_executed(html, "ch/one")
     assert "shows an ipywidget" in problem.message
+    nb["cells"][1]["outputs"] = [{"output_type": "stream", "name": "stderr", "text": [
+        "[1/2][5/10]\tLoss_D: 1.0\n", "epoch 1/2:  40%|████      | 4/10 [00:01<00:02, 3.2it/s]\r"]}]
+    executed.write_text(json.dumps(nb))
+    (problem,) = check_book.check_executed(html, "ch/one")
+    assert "saved a progress bar" in problem.message
+    nb["cells"][1]["outputs"][0]["text"] = ["[1/2][5/10]\tLoss_D: 1.0 (40%|done)\n"]
+    executed.write_text(json.dumps(nb))
+    assert check_book.check_executed(html, "ch/one") == []
 
 
 def test_checks_find_unrendered_roles_math_and_unresolved_citations(tmp_path):

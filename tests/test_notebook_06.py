@@ -46,6 +46,10 @@ def test_chapter6_smoke_runs_its_grid_and_judges_the_seed_claims(smoke_run):
     for claim in ("(a) D 0.0064", "(b) labels 0.9", "(c) the modified pair"):
         assert claim in stdout
     assert "Summary of the seed's three claims in this run:" in stdout
-    assert len(outputs(nb, "text/markdown")) == 3  # one table per factor
+    markdown = ["".join(o["data"]["text/markdown"]) for o in outputs(nb, "text/markdown")]
+    tables = [m for m in markdown if "| setting |" in m]
+    assert len(tables) == 3 and len(markdown) == 4  # one table per factor, then the verdicts
+    verdicts = [line for line in markdown[-1].splitlines() if line.startswith("- ")]
+    assert len(verdicts) == 3 and all(line.endswith("**") for line in verdicts)
     assert len(outputs(nb, "image/png")) >= 4  # real faces, curves, sample grids
 

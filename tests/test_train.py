@@ -301,7 +301,8 @@ class TinyCritic(nn.Module):
         return self.linear(x.flatten(1)).view(-1)
 
 
-def test_super_resolution_pretraining_fits_the_content_and_leaves_d_alone(blobs, tmp_path):
+def test_super_resolution_pretraining_fits_the_content_and_leaves_d_alone(blobs, tmp_path,
+                                                                         capsys):
     from labkit.data import imresize
     from labkit.train import SuperResolution
 
@@ -316,6 +317,8 @@ def test_super_resolution_pretraining_fits_the_content_and_leaves_d_alone(blobs,
     assert run.history["loss_g"] == pytest.approx(content)  # no adversarial term
     assert all(torch.equal(a, b) for a, b in zip(before, critic.parameters()))
     assert set(run.history["d_x"]) == {0.0}
+    log = capsys.readouterr().out  # no D columns of zeros that would read as a dead D
+    assert "\tContent: " in log and "Loss_D" not in log and "content loss only" in log
     assert run.generate(4).shape == (4, 1, 32, 32)
     assert (run.dir / "samples" / "epoch_003.png").is_file()
 

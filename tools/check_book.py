@@ -274,6 +274,9 @@ def check_pages_exist(html_dir: Path, docnames: Iterable[str]) -> list[Problem]:
             if not page_path(html_dir, d).is_file()]
 
 
+PROGRESS_BAR = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+")  # tqdm: " 40%|████      | 4/10"
+
+
 def check_executed(html_dir: Path, docname: str) -> list[Problem]:
     """A notebook page was executed in full and no cell raised."""
     path = executed_notebook(html_dir, docname)
@@ -304,6 +307,12 @@ def check_executed(html_dir: Path, docname: str) -> list[Problem]:
                                                  f"({data['text/plain'].strip()}): matplotlib "
                                                  f"was not on its inline backend (MPLBACKEND "
                                                  f"set?)"))
+            if output.get("output_type") == "stream" and PROGRESS_BAR.search(
+                    "".join(output.get("text", ""))) and not any(
+                    f"cell {c} saved a progress bar" in p.message for p in problems):
+                problems.append(Problem(docname, f"cell {c} saved a progress bar in its output "
+                                                 f"(redrawn bars are kept as stale copies in an "
+                                                 f"executed notebook): leave progress='auto'"))
     return problems
 
 

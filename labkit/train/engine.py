@@ -466,9 +466,13 @@ def _flush(run: Run, loop: _Loop, stats: torch.Tensor, logged: int, i: int, epoc
     last = dict(zip(run.stat_names, values[-1].tolist()))
     bar.set_postfix(loss_d=f"{last['loss_d']:.3f}", loss_g=f"{last['loss_g']:.3f}")
     if loop.processes.main:
-        line = LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters, **last)
-        if run.task is not None:
-            line += f"\tContent: {last['loss_content']:.4f}"
+        if run.task is not None and not run.task.adversarial_weight:  # D is not in this loop
+            line = (f"[{epoch}/{run.config.epochs}][{i}/{iters}]\tContent: "
+                    f"{last['loss_content']:.4f}\t(no discriminator: content loss only)")
+        else:
+            line = LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters,
+                                     **last)
+            line += f"\tContent: {last['loss_content']:.4f}" if run.task is not None else ""
         tqdm.write(line)
     return i
 
