@@ -17,6 +17,21 @@ PROFILES = ("smoke", "cpu", "full")
 # Knobs shared by every chapter (the same in all profiles unless a chapter overrides them).
 COMMON = {"seed": 0, "out_dir": None, "resume": False, "device": "auto", "data_root": None}
 
+# Chapter 1's ring of 8 Gaussians: the settings compared (cpu runs the first three).
+RING_SETTINGS = [
+    {"label": "non-saturating", "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
+     "d_steps": 1},
+    {"label": "minimax", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 1},
+    {"label": "slow G (lr_g 5e-5)", "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 5e-5,
+     "d_steps": 1},
+    {"label": "2 D steps per G step", "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
+     "d_steps": 2},
+    {"label": "small steps (lr 1e-4)", "loss": "non_saturating", "lr_d": 1e-4, "lr_g": 1e-4,
+     "d_steps": 1},
+    {"label": "5 D steps per G step", "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
+     "d_steps": 5},
+]
+
 # The seed's ablation grid (chapter 6): its learning-rate pairs, label smoothing and the two
 # models, and its Table 3 (`labkit sweep` runs one notebook per point); full and cpu share it.
 ABLATION_GRID = {
@@ -64,33 +79,13 @@ CHAPTERS: dict[str, dict[str, dict]] = {
                  "dstar_steps": 3000, "mixture_epochs": 20, "mixture_lr_d": 5e-4,
                  "mixture_lr_g": 1e-4, "ring_std": 0.02, "ring_epochs": 40, "data_repeats": 25,
                  "eval_samples": 2500, "explorer_epochs": 20,
-                 "ring_settings": [
-                     {"label": "non-saturating", "loss": "non_saturating", "lr_d": 1e-3,
-                      "lr_g": 1e-3, "d_steps": 1},
-                     {"label": "minimax", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3,
-                      "d_steps": 1},
-                     {"label": "slow G (lr_g 5e-5)", "loss": "non_saturating", "lr_d": 1e-3,
-                      "lr_g": 5e-5, "d_steps": 1},
-                     {"label": "2 D steps per G step", "loss": "non_saturating",
-                      "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 2},
-                     {"label": "small steps (lr 1e-4)", "loss": "non_saturating",
-                      "lr_d": 1e-4, "lr_g": 1e-4, "d_steps": 1},
-                     {"label": "5 D steps per G step", "loss": "non_saturating",
-                      "lr_d": 1e-3, "lr_g": 1e-3, "d_steps": 5},
-                 ]},
+                 "ring_settings": RING_SETTINGS},
         "cpu": {"device": "cpu", "points": 2048, "batch_size": 256, "nz": 2, "hidden": 128,
                 "layers": 3, "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
                 "dstar_steps": 1500, "mixture_epochs": 12, "mixture_lr_d": 5e-4,
                 "mixture_lr_g": 1e-4, "ring_std": 0.02, "ring_epochs": 20, "data_repeats": 25,
                 "eval_samples": 2500, "explorer_epochs": 10,
-                "ring_settings": [
-                    {"label": "non-saturating", "loss": "non_saturating", "lr_d": 1e-3,
-                     "lr_g": 1e-3, "d_steps": 1},
-                    {"label": "minimax", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3,
-                     "d_steps": 1},
-                    {"label": "slow G (lr_g 5e-5)", "loss": "non_saturating", "lr_d": 1e-3,
-                     "lr_g": 5e-5, "d_steps": 1},
-                ]},
+                "ring_settings": RING_SETTINGS[:3]},
         "smoke": {"device": "cpu", "points": 1024, "batch_size": 128, "nz": 2, "hidden": 64,
                   "layers": 2, "loss": "non_saturating", "lr_d": 1e-3, "lr_g": 1e-3,
                   "dstar_steps": 300, "mixture_epochs": 3, "mixture_lr_d": 5e-4,

@@ -68,35 +68,47 @@ class Generator(nn.Module):
         return self.main(z)
 
 
+def downsampling_stages(image_size: int, channels: int, ndf: int) -> tuple[list[nn.Module], int]:
+    """The DCGAN discriminator's body, image → (width, 4, 4), and that width: a strided
+    convolution and LeakyReLU (no BatchNorm on the input), then conv-BN-LeakyReLU stages
+    halving the size."""
+    stages, outer = _check_size(image_size)
+    widths = [ndf * 2**i for i in range(stages)]  # e.g. ndf, 2ndf, 4ndf, 8ndf
+    layers: list[nn.Module] = [
+        nn.Conv2d(channels, widths[0], *outer, bias=False),
+        nn.LeakyReLU(0.2, inplace=True),
+    ]
+    for in_channels, width in zip(widths[:-1], widths[1:], strict=True):  # halving
+        layers += [
+            nn.Conv2d(in_channels, width, 4, 2, 1, bias=False),
+            nn.BatchNorm2d(width),
+            nn.LeakyReLU(0.2, inplace=True),
+        ]
+    return layers, widths[-1]
+
+
+def check_image_size(images: torch.Tensor, size: int) -> None:
+    """Refuse images that are not size×size (a discriminator is built for one size)."""
+    if tuple(images.shape[-2:]) != (size, size):
+        raise ValueError(f"this discriminator takes {size}×{size} images; "
+                         f"got {tuple(images.shape[-2:])}")
+
+
 class Discriminator(nn.Module):
     """Maps images (N, channels, H, W) to one logit each, shape (N,): no Sigmoid at the end."""
 
     def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 64):
         super().__init__()
-        stages, outer = _check_size(image_size)
         self.image_size = image_size
         self.config = {"family": "dcgan", "image_size": image_size, "channels": channels,
                        "ndf": ndf}
-        widths = [ndf * 2**i for i in range(stages)]  # e.g. ndf, 2ndf, 4ndf, 8ndf
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels, widths[0], *outer, bias=False),  # no BatchNorm on the input
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
-        for in_channels, width in zip(widths[:-1], widths[1:], strict=True):  # halving
-            layers += [
-                nn.Conv2d(in_channels, width, 4, 2, 1, bias=False),
-                nn.BatchNorm2d(width),
-                nn.LeakyReLU(0.2, inplace=True),
-            ]
-        layers.append(nn.Conv2d(widths[-1], 1, 4, 1, 0, bias=False))  # 4×4 → 1×1 logit
+        layers, last = downsampling_stages(image_size, channels, ndf)
+        layers.append(nn.Conv2d(last, 1, 4, 1, 0, bias=False))  # 4×4 → 1×1 logit
         self.main = nn.Sequential(*layers)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Score each image: a logit, positive for 'real' (sigmoid gives the probability)."""
-        size = self.image_size
-        if tuple(images.shape[-2:]) != (size, size):
-            raise ValueError(f"this discriminator takes {size}×{size} images; "
-                             f"got {tuple(images.shape[-2:])}")
+        check_image_size(images, self.image_size)
         return self.main(images).view(-1)
 
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .dcgan import _check_size
+from .dcgan import _check_size, check_image_size, downsampling_stages
 from .init import init_dcgan_weights
 
 BLOCKS = 9  # residual blocks in the seed's modified generator
@@ -97,19 +97,10 @@ class AveragingDiscriminator(nn.Module):
 
     def __init__(self, image_size: int = 96, channels: int = 3, ndf: int = 64):
         super().__init__()
-        stages, outer = _check_size(image_size)
         self.image_size = image_size
         self.config = {"family": "resdcgan", "image_size": image_size, "channels": channels,
                        "ndf": ndf}
-        widths = [ndf * 2**i for i in range(stages)]  # e.g. ndf, 2ndf, 4ndf, 8ndf
-        layers: list[nn.Module] = [
-            nn.Conv2d(channels, widths[0], *outer, bias=False),  # no BatchNorm on the input
-            nn.LeakyReLU(0.2, inplace=True),
-        ]
-        for in_channels, width in zip(widths[:-1], widths[1:]):  # halving
-            layers += [nn.Conv2d(in_channels, width, 4, 2, 1, bias=False),
-                       nn.BatchNorm2d(width), nn.LeakyReLU(0.2, inplace=True)]
-        last = widths[-1]
+        layers, last = downsampling_stages(image_size, channels, ndf)  # the DCGAN stages
         layers += [nn.Conv2d(last, last, 3, 1, 1, bias=False),  # the last stage, repeated
                    nn.BatchNorm2d(last), nn.LeakyReLU(0.2, inplace=True),
                    nn.Conv2d(last, 1, 1, bias=False)]  # a logit per position
@@ -117,10 +108,7 @@ class AveragingDiscriminator(nn.Module):
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Score each image: the mean of its per-position logits (positive for 'real')."""
-        size = self.image_size
-        if tuple(images.shape[-2:]) != (size, size):
-            raise ValueError(f"this discriminator takes {size}×{size} images; "
-                             f"got {tuple(images.shape[-2:])}")
+        check_image_size(images, self.image_size)
         return self.main(images).mean(dim=(1, 2, 3))
 
 
