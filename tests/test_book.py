@@ -295,3 +295,21 @@ def test_a_notebook_taken_from_the_execution_cache_is_read_with_the_cached_outpu
     assert check_book.read_executed(copy).cells[0].execution_count is None
     (problem,) = check_book.check_executed(build / "html", "ch/one")
     assert "was not executed" in problem.message
+
+
+def test_the_results_page_is_read_again_on_every_build():
+    """Sphinx does not know the results page depends on the chapters' glued outputs; the local
+    extension marks it outdated on every build, so a re-executed chapter's numbers reach it."""
+    import types
+
+    import yaml
+
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    folder = config["sphinx"]["local_extensions"]["reread_results"]
+    spec = importlib.util.spec_from_file_location(
+        "reread_results", ROOT / folder / "reread_results.py")
+    extension = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(extension)
+    env = types.SimpleNamespace(found_docs={"book/intro", "book/results", "notebooks/x"})
+    assert extension._always_outdated(None, env, set(), set(), set()) == ["book/results"]
+    assert "book/results" in DOCNAMES
