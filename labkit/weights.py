@@ -22,10 +22,11 @@ def hub_cache_path(url: str) -> Path:
 
 def locate(url: str, weights: str | os.PathLike | None, env: str,
            unavailable: type[FileNotFoundError], what: str, how_to_fix: str,
-           timeout: float = PROBE_TIMEOUT_S) -> Path:
+           timeout: float = PROBE_TIMEOUT_S, size: str = "") -> Path:
     """The weights file for `url`: `weights`, else $`env`, else torch.hub's cache, else
     downloaded there. Raises `unavailable` naming the file that is missing (a given path), or,
-    when the download fails, `what` is missing, why, and `how_to_fix`."""
+    when the download fails, `what` is missing (its file name and `size`), why, and
+    `how_to_fix`."""
     from_env = os.environ.get(env) or None
     for given, source in ((weights, "weights="), (from_env, env)):
         if given is not None:
@@ -43,6 +44,7 @@ def locate(url: str, weights: str | os.PathLike | None, env: str,
         cached.parent.mkdir(parents=True, exist_ok=True)
         torch.hub.download_url_to_file(url, str(cached), progress=True)
     except (OSError, urllib.error.URLError) as exc:  # no network, DNS failure, timeout, HTTP error
-        raise unavailable(f"{what} ({cached.name}) are not on this machine and could not be "
+        file = f"{cached.name}, {size}" if size else cached.name
+        raise unavailable(f"{what} ({file}) are not on this machine and could not be "
                           f"downloaded ({type(exc).__name__}: {exc}). " + how_to_fix) from exc
     return cached

@@ -205,7 +205,8 @@ def test_offline_without_weights_fails_clearly_and_never_falls_back(monkeypatch,
         with pytest.raises(InceptionWeightsUnavailable) as error:
             metric(images, images)
         message = str(error.value)
-        for part in ("weights=", WEIGHTS_ENV, INCEPTION_URL, "could not be downloaded"):
+        for part in ("weights=", WEIGHTS_ENV, INCEPTION_URL, "could not be downloaded",
+                     f"({INCEPTION_FILE}, about 90 MB)"):
             assert part in message
     assert no_network, "the download was attempted"
     assert time.perf_counter() - started < 10

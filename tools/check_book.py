@@ -507,6 +507,7 @@ def glue_keys(page_source: Path) -> list[str]:
 
 GLUE_CALL = re.compile(r"\bglue\(\s*[\"'](\w+)[\"']")
 TABLE_MIMES = ("text/html", "text/markdown")
+GLUED_TABLE_MIMES = tuple(GLUE_PREFIX + mime for mime in TABLE_MIMES)  # a hidden glue output
 
 
 def glued_values(html_dir: Path, docnames: Iterable[str]) -> dict[str, str]:
@@ -520,12 +521,12 @@ def glued_values(html_dir: Path, docnames: Iterable[str]) -> dict[str, str]:
             continue
         for cell in read_executed(notebook).cells:
             keys = GLUE_CALL.findall(cell.source) if cell.cell_type == "code" else []
-            texts = [data[m] for o in cell.get("outputs", []) for data in [o.get("data", {})]
-                     for m in TABLE_MIMES + tuple(GLUE_PREFIX + t for t in TABLE_MIMES)
-                     if m in data]
+            texts = []
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                texts += ["".join(data[m]) for m in TABLE_MIMES + GLUED_TABLE_MIMES if m in data]
             for key in keys:
-                values[key] = "\n".join("".join(t) if isinstance(t, list) else t
-                                        for t in texts)
+                values[key] = "\n".join(texts)
     return values
 
 
@@ -559,10 +560,10 @@ def figure_counts(html_dir: Path, docnames: Iterable[str]) -> dict[str, tuple[in
         notebook = executed_notebook(html_dir, docname)
         if notebook is None or not page_path(html_dir, docname).is_file():
             continue
-        produced = {f.filename for f in notebook_figures(notebook) if f.glue is None}
+        figures = [f for f in notebook_figures(notebook) if f.glue is None]
+        produced = {f.filename for f in figures}
         shown = [p.name for _, p in local_images(html_dir, docname) if p and p.name in produced]
-        counts[docname] = (len([f for f in notebook_figures(notebook) if f.glue is None]),
-                           len(shown))
+        counts[docname] = (len(figures), len(shown))
     return counts
 
 

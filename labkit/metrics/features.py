@@ -57,7 +57,7 @@ def inception_weights_path(weights: str | os.PathLike | None = None,
     """
     return weight_files.locate(
         INCEPTION_URL, weights, WEIGHTS_ENV, InceptionWeightsUnavailable,
-        "The Inception-v3 weights for FID/KID (about 90 MB)", _how_to_fix(), timeout)
+        "The Inception-v3 weights for FID/KID", _how_to_fix(), timeout, size="about 90 MB")
 
 
 def inception_extractor(weights: str | os.PathLike | None = None) -> nn.Module:
