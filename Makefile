@@ -20,10 +20,12 @@ $(STAMP): pyproject.toml
 # (at the smoke profile): each notebook is executed in full twice, no more.
 test: $(STAMP)
 	$(BIN)/ruff check labkit tests tools
+	$(BIN)/lint-imports
 	LABKIT_PROFILE=smoke $(BIN)/python -m pytest tests --nbval-lax notebooks
 
 lint: $(STAMP)
 	$(BIN)/ruff check labkit tests tools
+	$(BIN)/lint-imports
 
 # Executes every notebook (profile: $$LABKIT_PROFILE, else full on a GPU, cpu without) and
 # builds HTML. Executed notebooks are cached by jupyter-cache, so a rebuild with nothing changed

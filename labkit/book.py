@@ -1,4 +1,7 @@
-"""Numbers and tables for the book's results page: myst-nb's `glue`, and HTML tables.
+"""Tables and glued numbers: the one table helper of the course, and myst-nb's `glue`.
+
+`table(rows)` is how every table is shown: HTML, which renders as a table in Jupyter, Colab and
+the book alike (a Markdown display object does not: myst-nb prints it as a paragraph of pipes).
 
 A chapter glues its summary under a key; `book/results.md` pastes it with
 ```{glue} key\n:doc: ../notebooks/<chapter>.ipynb``` so the results page always shows the
@@ -9,6 +12,7 @@ without myst-nb) gluing quietly does nothing.
 from __future__ import annotations
 
 import html
+import inspect
 import math
 from collections.abc import Sequence
 
@@ -44,14 +48,24 @@ def format_value(value, digits: int = 4) -> str:
     return str(value)
 
 
-def html_table(rows: Sequence[dict], columns: Sequence[str] | None = None,
-               caption: str | None = None):
-    """An IPython HTML table of `rows` (dicts) in the order of `columns` (default: the keys)."""
+def table(rows: Sequence[dict], columns: Sequence[str] | None = None,
+          caption: str | None = None):
+    """An HTML table of `rows` (dicts) in the order of `columns` (default: every key, in order of
+    first appearance), floats to 4 significant figures, for display, glue or the results page."""
     from IPython.display import HTML
 
-    columns = list(columns or (rows[0].keys() if rows else []))
+    columns = list(columns or dict.fromkeys(k for row in rows for k in row))
     head = "".join(f"<th>{html.escape(str(c))}</th>" for c in columns)
     body = "".join("<tr>" + "".join(f"<td>{html.escape(format_value(r.get(c)))}</td>"
                                     for c in columns) + "</tr>" for r in rows)
     title = f"<caption>{html.escape(caption)}</caption>" if caption else ""
     return HTML(f"<table>{title}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>")
+
+
+def show_code(*objects) -> None:
+    """Display the source of functions or classes, syntax-highlighted (Jupyter, Colab, book):
+    how a notebook shows the GAN code worth reading that lives in labkit."""
+    from IPython.display import Code, display
+
+    for obj in objects:
+        display(Code(inspect.getsource(obj), language="python"))

@@ -1,83 +1,56 @@
-"""The `labkit` command: `labkit datasets`, `labkit run`, `labkit sweep`, `labkit report`,
-`labkit bench`."""
+"""The `labkit` command: `labkit run CHAPTER`, `labkit sweep CHAPTER`, `labkit report DIR`,
+`labkit datasets`, `labkit bench`.
+
+A bad command line or parameter prints `labkit <command>: error: <what and why>` and exits with
+status 2, before any work starts; `--help` prints the usage and exits with 0.
+"""
 
 from __future__ import annotations
 
-import argparse
-import ast
 import os
 import sys
 
+from .commandline import Parser, UsageError, parse_params
 
-def datasets(argv: list[str]) -> None:
-    """Print every dataset labkit knows, whether it works offline, and what it is."""
-    argparse.ArgumentParser(prog="labkit datasets", description=datasets.__doc__).parse_args(argv)
-    from .data import available, default_root
+USAGE = """usage: labkit COMMAND [options]
 
-    print(f"Data root: argument root=, else $LABKIT_DATA, else {default_root()}")
-    for name, info in available().items():
-        print(f"{name:<8} {'offline' if info['offline'] else 'download':<9} {info['description']}")
+commands:
+  run CHAPTER      run a chapter headless (same parameters as its notebook), e.g.
+                   labkit run dcgan --profile smoke -p epochs=3
+  sweep CHAPTER    run a chapter once per point of a grid (YAML), locally or on Slurm
+  report DIR       gather a sweep's runs into tables and a figure
+  datasets         list the datasets and whether they work offline
+  bench            measure the training path
+
+Chapters: 1 theory, 2 dcgan, 3 crossdata, 4 cgan, 5 srgan, 6 ablations.
+`labkit COMMAND --help` describes a command."""
 
 
 def run(argv: list[str]) -> None:
-    """Train a chapter's model outside its notebook, e.g. on several GPUs under torchrun."""
-    parser = argparse.ArgumentParser(prog="labkit run", description=run.__doc__)
-    parser.add_argument("chapter", choices=sorted(RUNNERS))
-    parser.add_argument("--profile", default="auto")
+    """Run a chapter headless: data, training, figures and claims into a fresh run folder."""
+    from . import chapters
+
+    parser = _parser("run", run.__doc__)
+    parser.add_argument("chapter", help="a chapter's name or number (labkit run --help lists them)")
+    parser.add_argument("--profile", default="auto", help="smoke, cpu, full or auto (default)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a notebook parameter, e.g. -p epochs=5 -p subset=4000")
+    parser.epilog = "chapters: " + ", ".join(f"{n} {m}" for m, n in chapters.CHAPTERS.items())
     args = parser.parse_args(argv)
-    from . import profiles
-
-    params = {}
-    for item in args.param:
-        key, sep, value = item.partition("=")
-        if not sep:
-            parser.error(f"-p {item!r}: expected KEY=VALUE")
-        params[key] = parse_value(value)
-    cfg = profiles.resolve(args.chapter, args.profile, **params)
-    RUNNERS[args.chapter](cfg)
-
-
-def parse_value(text: str):
-    """A command-line value as Python: numbers, True/False/None (any case), else the string."""
-    words = {"true": True, "false": False, "none": None, "null": None}
-    if text.lower() in words:
-        return words[text.lower()]
+    chapter = _chapter(args.chapter)
     try:
-        return ast.literal_eval(text)
-    except (ValueError, SyntaxError):
-        return text
-
-
-def _run_dcgan(cfg) -> None:
-    """Chapter 2's training: the DCGAN on the configured dataset."""
-    from .data import load
-    from .models import dcgan
-    from .train import TrainConfig, train_gan
-
-    train_config = TrainConfig.from_profile(cfg, name="dcgan")
-    data = load(cfg.dataset, root=cfg.data_root, split=cfg.split, image_size=cfg.image_size,
-                channels=cfg.channels, subset=cfg.subset)
-    generator, discriminator = dcgan(image_size=cfg.image_size, channels=data.images.shape[1],
-                                     nz=cfg.nz, ngf=cfg.ngf, ndf=cfg.ndf)
-    result = train_gan(generator, discriminator, data, train_config)
+        cfg = chapter.Config.resolve(args.profile, **parse_params(args.param))
+    except ValueError as error:
+        raise UsageError(str(error)) from None
+    result = chapter.run(cfg)
     if os.environ.get("RANK", "0") == "0":  # under torchrun, rank 0 speaks for all
         print(f"run folder: {result.dir}")
-
-
-RUNNERS = {"dcgan": _run_dcgan}
-
-
-def bench(argv: list[str]) -> None:
-    """Measure the training path (see labkit.bench)."""
-    from .bench import main as bench_main
-
-    bench_main(argv)
+        for claim in result.claims:
+            print(f"claim {claim.id}: {claim.verdict} ({claim.seeds} seed(s))")
 
 
 def sweep(argv: list[str]) -> None:
-    """Execute a notebook once per grid point with papermill (see labkit.sweep)."""
+    """Run a chapter once per grid point (see labkit.sweep)."""
     from .sweep import main as sweep_main
 
     sweep_main(argv)
@@ -90,14 +63,51 @@ def report(argv: list[str]) -> None:
     report_main(argv)
 
 
-COMMANDS = {"datasets": datasets, "run": run, "sweep": sweep, "report": report, "bench": bench}
+def datasets(argv: list[str]) -> None:
+    """Print every dataset labkit knows, whether it works offline, and what it is."""
+    _parser("datasets", datasets.__doc__).parse_args(argv)
+    from .data import available, default_root
+
+    print(f"Data root: argument root=, else $LABKIT_DATA, else {default_root()}")
+    for name, info in available().items():
+        print(f"{name:<8} {'offline' if info['offline'] else 'download':<9} {info['description']}")
+
+
+def bench(argv: list[str]) -> None:
+    """Measure the training path (see labkit.bench)."""
+    from .bench import main as bench_main
+
+    bench_main(argv)
+
+
+COMMANDS = {"run": run, "sweep": sweep, "report": report, "datasets": datasets, "bench": bench}
+
+
+def _parser(command: str, description: str | None) -> Parser:
+    return Parser(prog=f"labkit {command}", description=description)
+
+
+def _chapter(name: str):
+    from . import chapters
+
+    try:
+        return chapters.get(name)
+    except ValueError as error:
+        raise UsageError(str(error)) from None
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Dispatch `labkit COMMAND ...`."""
+    """Dispatch `labkit COMMAND ...`; usage errors exit with status 2 and one clear line."""
     argv = sys.argv[1:] if argv is None else argv
-    if not argv or argv[0] not in COMMANDS:
-        names = ", ".join(COMMANDS)
-        print(f"usage: labkit {{{names}}} ...", file=sys.stderr)
+    if not argv or argv[0] in ("-h", "--help", "help"):
+        print(USAGE)
+        raise SystemExit(0 if argv else 2)
+    command = argv[0]
+    if command not in COMMANDS:
+        print(f"labkit: error: unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
         raise SystemExit(2)
-    COMMANDS[argv[0]](argv[1:])
+    try:
+        COMMANDS[command](argv[1:])
+    except UsageError as error:
+        print(f"labkit {command}: error: {error}", file=sys.stderr)
+        raise SystemExit(2) from None

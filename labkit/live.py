@@ -14,8 +14,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
 
+from .runtime import headless_reason
 from .viz import image_grid, moving_average
-from .widgets import headless_reason
 
 
 class LiveView:

@@ -155,32 +155,32 @@ def interpolation_latents(nz: int, *, rows: int = 4, steps: int = 8, seed: int =
 
 
 @torch.no_grad()
-def latent_interpolation(generator: nn.Module, nz: int, *, rows: int = 4, steps: int = 8,
-                         seed: int = 0, device: str | torch.device | None = None,
-                         spherical: bool = True) -> torch.Tensor:
-    """Images (rows*steps, C, H, W) in [-1, 1], on the CPU, along paths between seeded latents.
-
-    The generator runs in eval mode (BatchNorm uses its running statistics) and gets its
-    training mode back afterwards. `device` defaults to the generator's own.
-    """
-    if device is None:
-        device = next(generator.parameters()).device
-    z = interpolation_latents(nz, rows=rows, steps=steps, seed=seed, spherical=spherical)
+def generate_eval(generator: nn.Module, z: torch.Tensor, *cond) -> torch.Tensor:
+    """G(z) in eval mode (BatchNorm on its running averages, so each image depends on its own
+    latent only), on the CPU; the generator gets its mode back. Runs on G's device."""
+    device = next(generator.parameters()).device
     was_training = generator.training
     generator.eval()
     try:
-        images = generator(z.to(device)[:, :, None, None])
+        return generator(z.to(device), *(c.to(device) for c in cond)).float().cpu()
     finally:
         generator.train(was_training)
-    return images.float().cpu()
+
+
+def latent_interpolation(generator: nn.Module, nz: int, *, rows: int = 4, steps: int = 8,
+                         seed: int = 0, spherical: bool = True) -> torch.Tensor:
+    """Images (rows*steps, C, H, W) in [-1, 1], on the CPU, along paths between seeded latents,
+    generated in eval mode (`generate_eval`)."""
+    z = interpolation_latents(nz, rows=rows, steps=steps, seed=seed, spherical=spherical)
+    return generate_eval(generator, z)
 
 
 def plot_latent_interpolation(generator: nn.Module, nz: int, *, rows: int = 4, steps: int = 8,
-                              seed: int = 0, device: str | torch.device | None = None,
-                              spherical: bool = True, path: PathLike | None = None) -> Figure:
+                              seed: int = 0, spherical: bool = True,
+                              path: PathLike | None = None) -> Figure:
     """One row per pair of latent points, walking from one to the other in `steps` images."""
     images = latent_interpolation(generator, nz, rows=rows, steps=steps, seed=seed,
-                                  device=device, spherical=spherical)
+                                  spherical=spherical)
     kind = "Spherical" if spherical else "Linear"
     return show_grid(images, title=f"{kind} interpolation between pairs of latent points",
                      nrow=steps, path=path)
@@ -270,7 +270,7 @@ def _finish(fig: Figure, path: PathLike | None) -> Figure:
 
 def plot_metric(history: Mapping, name: str, *, path: PathLike | None = None,
                 lower_is_better: bool = True) -> Figure:
-    """A metric recorded by `MetricCallback` against the epoch, the best epoch marked."""
+    """A metric recorded by an `Evaluator` against the epoch, the best epoch marked."""
     entries = history.get("metrics", {}).get(name, [])
     if not entries:
         raise ValueError(f"the history holds no metric {name!r}; "
@@ -386,13 +386,13 @@ def plot_confusion_matrix(requested: torch.Tensor, predicted: torch.Tensor, clas
     return _finish(fig, path)
 
 
-def plot_sweep_curves(panels: Mapping[str, Mapping[str, Mapping]], metric: str, *,
-                      path: PathLike | None = None, lower_is_better: bool = True) -> Figure:
+def plot_curves(panels: Mapping[str, Mapping[str, Mapping]], metric: str, *,
+                path: PathLike | None = None, lower_is_better: bool = True) -> Figure:
     """A metric against the epoch, one panel per factor and one line per setting: the mean over
-    seeds with a band of ± one standard deviation.
+    seeds with its 95 % interval as a band.
 
-    `panels` maps a panel title to {setting label: {"epoch": [...], "mean": [...], "std": [...]}}
-    (std may hold NaN where only one run reached an epoch: no band there).
+    `panels` maps a panel title to {setting label: {"epoch": [...], "mean": [...], "low": [...],
+    "high": [...]}} (low/high NaN where only one run reached an epoch: no band there).
     """
     if not panels:
         raise ValueError("no settings to plot")
@@ -402,16 +402,18 @@ def plot_sweep_curves(panels: Mapping[str, Mapping[str, Mapping]], metric: str, 
         for label, series in settings.items():
             epochs = np.asarray(series["epoch"], dtype=float)
             mean = np.asarray(series["mean"], dtype=float)
-            std = np.nan_to_num(np.asarray(series["std"], dtype=float))
+            low = np.asarray(series["low"], dtype=float)
+            high = np.asarray(series["high"], dtype=float)
             (line,) = ax.plot(epochs, mean, marker="o", label=label)
-            ax.fill_between(epochs, mean - std, mean + std, color=line.get_color(), alpha=0.2,
-                            linewidth=0)
+            ax.fill_between(epochs, np.where(np.isnan(low), mean, low),
+                            np.where(np.isnan(high), mean, high), color=line.get_color(),
+                            alpha=0.2, linewidth=0)
         ax.set_title(title)
         ax.set_xlabel("epoch")
         ax.set_xticks(sorted({e for series in settings.values() for e in series["epoch"]}))
         ax.legend(fontsize="small")
     axes[0][0].set_ylabel(f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
-    fig.suptitle(f"{metric} per epoch: mean over seeds ± one standard deviation")
+    fig.suptitle(f"{metric} per epoch: mean over seeds, 95 % t-interval shaded")
     return _finish(fig, path)
 
 
@@ -607,3 +609,29 @@ def markdown_table(rows: list[Mapping], columns: Mapping[str, str], digits: int 
              "|" + "---|" * len(columns)]
     lines += ["| " + " | ".join(cell(row.get(key)) for key in columns) + " |" for row in rows]
     return "\n".join(lines)
+
+
+def plot_closest_pairs(fake: torch.Tensor, train: torch.Tensor, result,
+                       n: int = 8, path: str | Path | None = None) -> Figure:
+    """The `n` generated images closest to the training set (top) above their nearest
+    training images (bottom), each pair titled with its distance, from a
+    `labkit.metrics.memorisation` result; saved as PNG if `path`."""
+    n = min(n, len(result.extra["closest_fake"]))
+    if n < 1:
+        raise ValueError("the result holds no closest pairs")
+    fake_index = result.extra["closest_fake"][:n]
+    train_index = result.extra["closest_train"][:n]
+    pixels = image_grid(torch.cat([fake[fake_index], train[train_index]]), nrow=n)
+    if pixels.shape[-1] == 1:
+        pixels = pixels[..., 0]
+    fig, ax = plt.subplots(figsize=(1.3 * n, 3.0))
+    ax.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=255,
+              interpolation="nearest")
+    ax.set_axis_off()
+    step = pixels.shape[1] / n
+    for k, distance in enumerate(result.extra["closest_distance"][:n]):
+        ax.text((k + 0.5) * step, -2, f"{distance:.2f}", ha="center", va="bottom", fontsize=8)
+    ax.set_title("generated (top) and nearest training image (bottom), L2 distance above",
+                 fontsize=9, pad=14)
+    fig.tight_layout()
+    return _finish(fig, path)

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from .. import weights as weight_files
+from ..pixels import to_uint8
 from ..weights import PROBE_TIMEOUT_S
 
 WEIGHTS_ENV = "LABKIT_INCEPTION_WEIGHTS"
@@ -81,7 +82,7 @@ def inception_extractor(weights: str | os.PathLike | None = None) -> nn.Module:
 
 def to_inception_input(images: torch.Tensor) -> torch.Tensor:
     """Images in [-1, 1] as uint8 RGB in 0..255 (rounded; one channel repeated to three)."""
-    pixels = images.float().add(1).mul(127.5).round_().clamp_(0, 255).to(torch.uint8)
+    pixels = to_uint8(images)
     return pixels.expand(-1, 3, -1, -1) if pixels.shape[1] == 1 else pixels
 
 

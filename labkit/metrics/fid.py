@@ -11,7 +11,6 @@ import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import numpy as np
 import torch
 from torch import nn
 
@@ -28,46 +27,6 @@ from .features import (
     to_inception_input,
 )
 from .result import MetricResult
-
-ArrayLike = np.ndarray | torch.Tensor
-
-
-def frechet_distance(mu1: ArrayLike, sigma1: ArrayLike, mu2: ArrayLike, sigma2: ArrayLike) -> float:
-    """Fréchet distance of N(mu1, sigma1) and N(mu2, sigma2), in closed form and float64.
-
-    d² = ||mu1 - mu2||² + tr(sigma1 + sigma2 - 2 (sigma1^½ sigma2 sigma1^½)^½), the squared
-    2-Wasserstein distance FID reports (no square root is taken). The matrix roots come from
-    symmetric eigendecompositions with negative round-off eigenvalues clipped to zero.
-    """
-    mu1, mu2 = (np.atleast_1d(_float64(m)) for m in (mu1, mu2))
-    sigma1, sigma2 = (np.atleast_2d(_float64(s)) for s in (sigma1, sigma2))
-    d = mu1.shape[0]
-    if mu2.shape != (d,) or sigma1.shape != (d, d) or sigma2.shape != (d, d):
-        raise ValueError(f"shapes do not match: mu {mu1.shape}, {mu2.shape}; sigma "
-                         f"{sigma1.shape}, {sigma2.shape}")
-    root1 = _sqrt_psd(sigma1)
-    middle = root1 @ sigma2 @ root1
-    eigenvalues = np.linalg.eigvalsh((middle + middle.T) / 2)
-    trace_root = np.sqrt(np.clip(eigenvalues, 0, None)).sum()
-    diff = mu1 - mu2
-    return float(diff @ diff + np.trace(sigma1) + np.trace(sigma2) - 2 * trace_root)
-
-
-def feature_statistics(features: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
-    """Mean and covariance (unbiased, divided by N - 1, as torchmetrics) of (N, d) features."""
-    x = np.atleast_2d(_float64(features))
-    return x.mean(axis=0), np.atleast_2d(np.cov(x, rowvar=False))
-
-
-def _float64(x: ArrayLike) -> np.ndarray:
-    if torch.is_tensor(x):
-        x = x.detach().cpu().double().numpy()
-    return np.asarray(x, dtype=np.float64)
-
-
-def _sqrt_psd(matrix: np.ndarray) -> np.ndarray:
-    values, vectors = np.linalg.eigh((matrix + matrix.T) / 2)
-    return (vectors * np.sqrt(np.clip(values, 0, None))) @ vectors.T
 
 
 @dataclass

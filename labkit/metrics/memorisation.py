@@ -8,14 +8,10 @@ median distances is ≈ 1 for a generator that generalises like unseen data and 
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 
-import matplotlib.pyplot as plt
 import torch
-from matplotlib.figure import Figure
 from torch import nn
 
-from ..viz import image_grid
 from .features import check_images, describe, eval_mode, owner_module, pick_device
 from .result import MetricResult
 
@@ -83,33 +79,3 @@ def memorisation(fake: torch.Tensor, train: torch.Tensor, held_out: torch.Tensor
     value = median_fake / median_held if median_held > 0 else float("nan")
     return MetricResult("memorisation", value, len(train), len(fake),
                         f"L2 nearest neighbour in {space} ({train_vectors.shape[1]} dims)", extra)
-
-
-def plot_closest_pairs(fake: torch.Tensor, train: torch.Tensor, result: MetricResult,
-                       n: int = 8, path: str | Path | None = None) -> Figure:
-    """The `n` generated images closest to the training set (top) above their nearest
-    training images (bottom), each pair titled with its distance; saved as PNG if `path`."""
-    n = min(n, len(result.extra["closest_fake"]))
-    if n < 1:
-        raise ValueError("the result holds no closest pairs")
-    fake_index = result.extra["closest_fake"][:n]
-    train_index = result.extra["closest_train"][:n]
-    pixels = image_grid(torch.cat([fake[fake_index], train[train_index]]), nrow=n)
-    if pixels.shape[-1] == 1:
-        pixels = pixels[..., 0]
-    fig, ax = plt.subplots(figsize=(1.3 * n, 3.0))
-    ax.imshow(pixels, cmap="gray" if pixels.ndim == 2 else None, vmin=0, vmax=255,
-              interpolation="nearest")
-    ax.set_axis_off()
-    step = pixels.shape[1] / n
-    for k, distance in enumerate(result.extra["closest_distance"][:n]):
-        ax.text((k + 0.5) * step, -2, f"{distance:.2f}", ha="center", va="bottom", fontsize=8)
-    ax.set_title("generated (top) and nearest training image (bottom), L2 distance above",
-                 fontsize=9, pad=14)
-    fig.tight_layout()
-    if path is not None:
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=100)
-    plt.close(fig)
-    return fig

@@ -1,4 +1,5 @@
-"""Checkpoints: written atomically, loaded without executing code, refused if from another model."""
+"""Checkpoints, the one owner of their format: written atomically, loaded without executing code
+(`weights_only=True`), refused when written for another model."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from torch import nn
 
 from ..atomic import atomic_write
 
-FORMAT = "labkit-gan-checkpoint-v1"
+FORMAT = "labkit-gan-checkpoint-v2"
 
 
 class CheckpointMismatchError(ValueError):
@@ -41,6 +42,44 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a labkit GAN checkpoint (format {FORMAT} expected)")
     return state
+
+
+def save_state(path: str | os.PathLike, *, epoch: int, networks: dict[str, nn.Module],
+               optimizers: dict[str, torch.optim.Optimizer], scalers: dict[str, object],
+               history: dict, config: dict, extra: dict | None = None) -> Path:
+    """Write everything an exact resume needs, atomically: the networks (with their
+    architectures), optimisers, gradient scalers, the CPU random state, history and settings.
+
+    `extra` holds further state tensors or numbers (e.g. an EMA of a network's weights).
+    """
+    state = {
+        "format": FORMAT,
+        "epoch": epoch,
+        "architecture": {role: architecture(m) for role, m in networks.items()},
+        **{role: m.state_dict() for role, m in networks.items()},
+        "optimizers": {k: o.state_dict() for k, o in optimizers.items()},
+        "scalers": {k: s.state_dict() for k, s in scalers.items()},
+        "rng": {"torch": torch.get_rng_state()},
+        "history": history,
+        "train_config": config,
+        "extra": extra or {},
+    }
+    return save_atomic(state, path)
+
+
+def restore_state(state: dict, *, networks: dict[str, nn.Module],
+                  optimizers: dict[str, torch.optim.Optimizer],
+                  scalers: dict[str, object]) -> int:
+    """Load a `save_state` checkpoint into networks, optimisers and scalers and restore the CPU
+    random state; returns the epoch it was written after."""
+    for role, module in networks.items():
+        module.load_state_dict(state[role])
+    for key, optimizer in optimizers.items():
+        optimizer.load_state_dict(state["optimizers"][key])
+    for key, scaler in scalers.items():
+        scaler.load_state_dict(state["scalers"][key])
+    torch.set_rng_state(state["rng"]["torch"])
+    return int(state["epoch"])
 
 
 def check_compatible(state: dict, networks: dict[str, nn.Module], path: str | os.PathLike) -> None:

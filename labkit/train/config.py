@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 LOSSES = ("non_saturating", "minimax")
 
@@ -39,7 +39,6 @@ class TrainConfig:
     max_steps_per_epoch: int | None = None
     compile: bool = False  # torch.compile the networks (pays off on GPUs for long runs)
     sync_batchnorm: bool = True  # under torchrun: BatchNorm statistics over the global batch
-    extra: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.betas_d = tuple(self.betas_d)
@@ -80,12 +79,14 @@ class TrainConfig:
             raise ValueError("max_steps_per_epoch must be None or a positive integer")
 
     @classmethod
-    def from_profile(cls, resolved: dict, name: str, **overrides) -> TrainConfig:
-        """The training settings of a resolved chapter configuration (`labkit.profiles.resolve`).
+    def from_profile(cls, resolved, name: str, **overrides) -> TrainConfig:
+        """The training settings of a resolved chapter configuration (a dict or a dataclass).
 
         Every key that names a field is taken as is; `beta1` sets the first Adam beta of both
         networks (the second stays 0.999).
         """
+        if dataclasses.is_dataclass(resolved):
+            resolved = {f.name: getattr(resolved, f.name) for f in dataclasses.fields(resolved)}
         fields = {f.name for f in dataclasses.fields(cls)}
         settings = {k: v for k, v in resolved.items() if k in fields}
         if "beta1" in resolved:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -15,11 +16,13 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 from tqdm import tqdm
 
+from ..pixels import to_signed
+from ..runtime import headless_reason
 from . import checkpoint as ckpt
 from . import distributed
 from .config import TrainConfig
 from .device import amp_dtype, autocast, pick_device, use_channels_last
-from .rundir import latest_run_dir, new_run_dir, read_json, write_json
+from .rundir import RunDir
 from .steps import Labels, discriminator_step, generator_step
 
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
@@ -60,7 +63,7 @@ class Batches(Protocol):
 class Run:
     """The result of `train_gan`: models, history, metrics and the folder holding every file."""
 
-    dir: Path
+    dir: RunDir
     config: TrainConfig
     generator: nn.Module
     discriminator: nn.Module
@@ -69,6 +72,7 @@ class Run:
     history: dict = field(default_factory=dict)
     metrics: dict = field(default_factory=dict)
     task: SuperResolution | None = None
+    best_epoch: int | None = None  # set by an Evaluator when this epoch's metric is the best
 
     @property
     def stat_names(self) -> tuple[str, ...]:
@@ -78,11 +82,11 @@ class Run:
     @property
     def checkpoint_path(self) -> Path:
         """The run's latest checkpoint."""
-        return self.dir / "checkpoints" / "last.pt"
+        return self.dir.checkpoint_path
 
     def sample_path(self, epoch: int) -> Path:
         """The fixed-noise grid saved at the end of `epoch`."""
-        return self.dir / "samples" / f"epoch_{epoch:03d}.png"
+        return self.dir.sample_path(epoch)
 
     @property
     def num_classes(self) -> int:
@@ -142,30 +146,41 @@ def _noise_generator(device: torch.device, seed: int) -> torch.Generator:
 
 @torch.no_grad()
 def _sample(generator: nn.Module, z: torch.Tensor, cond: tuple = ()) -> torch.Tensor:
-    """G(z) on the CPU without gradients, in train mode as the PyTorch DCGAN tutorial samples.
+    """G(z) on the CPU without gradients, leaving the generator exactly as it was.
 
-    BatchNorm uses this process's statistics, so one process can sample alone.
+    BatchNorm normalises with the statistics of the batch being generated (train mode), as the
+    PyTorch DCGAN tutorial and the seed reports sample and as every metric in the course was
+    measured; in train mode a forward pass also moves BatchNorm's running averages, so they are
+    copied before and restored after: sampling never changes the model that is trained,
+    checkpointed or evaluated in eval mode. This process's statistics are used under torchrun,
+    so one process can sample alone.
     """
-    with distributed.local_statistics(generator):
-        return generator(z, *cond).float().cpu()
+    saved = [b.clone() for b in generator.buffers()]
+    try:
+        with distributed.local_statistics(generator):
+            return generator(z, *cond).float().cpu()
+    finally:
+        for buffer, value in zip(generator.buffers(), saved):
+            buffer.copy_(value)
 
 
-def _resolve_resume(config: TrainConfig) -> Path | None:
+def _resolve_resume(config: TrainConfig, run_dir: RunDir | None) -> RunDir | None:
     """The run folder to resume from, or None for a fresh run."""
     if config.resume is False or config.resume is None:
         return None
+    if run_dir is not None:  # a given folder resumes only itself
+        return run_dir if run_dir.has_checkpoint else None
     if config.resume is True:
-        found = latest_run_dir(config.out_dir, config.name)
+        found = RunDir.latest(config.name, config.out_dir)
         if found is None:
             print(f"resume=True: no earlier '{config.name}' run with a checkpoint under "
                   f"{config.out_dir or 'runs'}; starting a fresh run.")
         return found
     path = Path(config.resume)
-    if path.is_file():
-        path = path.parent.parent
-    if not (path / "checkpoints" / "last.pt").is_file():
-        raise FileNotFoundError(f"resume={config.resume!r}: no checkpoints/last.pt in {path}")
-    return path
+    found = RunDir(path.parent.parent if path.is_file() else path)
+    if not found.has_checkpoint:
+        raise FileNotFoundError(f"resume={config.resume!r}: no checkpoints/last.pt in {found}")
+    return found
 
 
 @dataclass
@@ -193,9 +208,15 @@ def train_gan(
     *,
     callbacks: tuple[Callable[[Run, int], None], ...] = (),
     task: SuperResolution | None = None,
+    run_dir: RunDir | None = None,
+    record: dict | None = None,
     **overrides,
 ) -> Run:
     """Train a GAN on `data`; every file goes to a fresh (or resumed) run folder.
+
+    `run_dir` trains into that folder (a chapter's child run) instead of a new one under
+    `config.out_dir`; with `resume`, it continues there if it holds a checkpoint. `record`
+    (e.g. the chapter's parameters) is stored in config.json beside the training settings.
 
     Per iteration: one (or `d_steps`) discriminator update on a real and a fake batch, then one
     (or `g_steps`) generator update; a conditional generator (with `num_classes`) and its
@@ -215,13 +236,13 @@ def train_gan(
     if config.batch_size % processes.world:
         raise ValueError(f"batch_size={config.batch_size} (the global batch) must be divisible "
                          f"by the {processes.world} processes")
-    resume_dir = distributed.broadcast(_resolve_resume(config) if processes.main else None,
-                                       processes)
+    resume_dir = distributed.broadcast(
+        _resolve_resume(config, run_dir) if processes.main else None, processes)
     state = None
     if resume_dir is not None:
-        state = ckpt.load(resume_dir / "checkpoints" / "last.pt")
+        state = ckpt.load(resume_dir.checkpoint_path)
         ckpt.check_compatible(state, {"generator": generator, "discriminator": discriminator},
-                              resume_dir / "checkpoints" / "last.pt")
+                              resume_dir.checkpoint_path)
 
     device = (distributed.device_for(processes, config.device) if processes.world > 1
               else pick_device(config.device))
@@ -237,30 +258,32 @@ def train_gan(
         fixed_noise = torch.randn(config.num_samples, generator.nz,
                                   generator=torch.Generator().manual_seed(config.seed)).to(device)
     else:  # the first images of the data, downscaled: the same inputs at every epoch
-        first = data.images[:config.num_samples].to(device).float() / 127.5 - 1
-        fixed_noise = task.downscale(first)
-    run_dir = distributed.broadcast(
-        resume_dir or (new_run_dir(config.out_dir, config.name) if processes.main else None),
-        processes)
+        fixed_noise = task.downscale(to_signed(data.images[:config.num_samples].to(device)))
+    if resume_dir is None and run_dir is None and processes.main:
+        run_dir = RunDir.create(config.name, config.out_dir)
+    run_dir = distributed.broadcast(resume_dir or run_dir, processes)
     run = Run(run_dir, config, generator, discriminator, device, fixed_noise, task=task)
     run.history = empty_history(run.stat_names)
+
     def wrap(module: nn.Module) -> nn.Module:
         """The module as the loop calls it: compiled and/or inside DDP, as configured."""
         module = torch.compile(module) if config.compile else module
         return distributed.wrap(module, processes, device) if processes.world > 1 else module
 
     scaler_on = dtype == torch.float16
-    loop = _Loop(wrap(generator), wrap(discriminator),
-                 torch.compile(discriminator) if config.compile else discriminator,
-                 torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d),
-                 torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g),
-                 torch.amp.GradScaler(device.type, enabled=scaler_on),
-                 torch.amp.GradScaler(device.type, enabled=scaler_on),
-                 lambda: autocast(device, dtype), Labels(config.real_label, config.fake_label),
-                 processes, channels_last)
+    loop = _Loop(
+        generator=wrap(generator), discriminator=wrap(discriminator),
+        judge=torch.compile(discriminator) if config.compile else discriminator,
+        opt_d=torch.optim.Adam(discriminator.parameters(), lr=config.lr_d, betas=config.betas_d),
+        opt_g=torch.optim.Adam(generator.parameters(), lr=config.lr_g, betas=config.betas_g),
+        scaler_d=torch.amp.GradScaler(device.type, enabled=scaler_on),
+        scaler_g=torch.amp.GradScaler(device.type, enabled=scaler_on),
+        amp=lambda: autocast(device, dtype),
+        labels=Labels(config.real_label, config.fake_label),
+        processes=processes, channels_last=channels_last)
     start_epoch = _restore(run, loop, state) if state is not None else 1
     if processes.main:
-        _write_config(run, data, dtype, start_epoch, processes.world)
+        _write_config(run, data, dtype, start_epoch, processes.world, record or {})
 
     iters = data.num_batches(config.batch_size) * config.data_repeats
     if config.max_steps_per_epoch:
@@ -273,7 +296,7 @@ def train_gan(
 
     if start_epoch > config.epochs:
         print(f"{run_dir} already holds {config.epochs} epochs; nothing to train.")
-        run.metrics = read_json(run_dir / "metrics.json")
+        run.metrics = run_dir.read_metrics()
     elif processes.main and getattr(data, "images", None) is not None:
         _save_real_vs_fake(run, data)
     return run
@@ -281,31 +304,41 @@ def train_gan(
 
 def _restore(run: Run, loop: _Loop, state: dict) -> int:
     """Load networks, optimisers, scalers, RNG and history; return the first epoch to train."""
-    run.generator.load_state_dict(state["generator"])
-    run.discriminator.load_state_dict(state["discriminator"])
-    loop.opt_g.load_state_dict(state["opt_g"])
-    loop.opt_d.load_state_dict(state["opt_d"])
-    loop.scaler_d.load_state_dict(state["scaler_d"])
-    loop.scaler_g.load_state_dict(state["scaler_g"])
-    torch.set_rng_state(state["rng"]["torch"])
+    epoch = ckpt.restore_state(state, **_state_parts(run, loop))
     run.history = state["history"]
     if loop.processes.main:
-        print(f"Resuming {run.dir} after epoch {state['epoch']}.")
-    return state["epoch"] + 1
+        print(f"Resuming {run.dir} after epoch {epoch}.")
+    return epoch + 1
+
+
+def _state_parts(run: Run, loop: _Loop) -> dict:
+    """What a checkpoint holds besides epoch, history and settings."""
+    return {"networks": {"generator": run.generator, "discriminator": run.discriminator},
+            "optimizers": {"g": loop.opt_g, "d": loop.opt_d},
+            "scalers": {"g": loop.scaler_g, "d": loop.scaler_d}}
 
 
 def _write_config(run: Run, data: Batches, dtype: torch.dtype | None, start_epoch: int,
-                  world: int) -> None:
-    """config.json: training settings, architectures, data, device and versions."""
-    write_json(run.dir / "config.json", {
-        "train": run.config.to_dict(),
+                  world: int, record: dict) -> None:
+    """config.json: training settings, architectures, data, device and versions.
+
+    A resumed run keeps the record it started with and appends what the resume used.
+    """
+    settings = {"train": run.config.to_dict(), "device": str(run.device),
+                "amp": str(dtype) if dtype else None, "processes": world,
+                "torch": torch.__version__}
+    recorded = run.dir.read_config()
+    if start_epoch > 1 and recorded:
+        resume = {"after_epoch": start_epoch - 1, "time": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                  **settings}
+        run.dir.write_config({**recorded, "resumes": recorded.get("resumes", []) + [resume]})
+        return
+    run.dir.write_config({
+        **record, **settings,
         "generator": ckpt.architecture(run.generator)["config"],
         "discriminator": ckpt.architecture(run.discriminator)["config"],
         "data": {"name": getattr(data, "name", type(data).__name__), "size": len(data),
                  "manifest": getattr(data, "manifest", {})},
-        "device": str(run.device), "amp": str(dtype) if dtype else None,
-        "processes": world, "torch": torch.__version__,
-        "resumed_from_epoch": start_epoch - 1 if start_epoch > 1 else None,
     })
 
 
@@ -388,19 +421,29 @@ def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
 
 def _end_epoch(run: Run, loop: _Loop, epoch: int, dtype: torch.dtype | None,
                callbacks: tuple) -> None:
-    """Rank 0 after each epoch: sample grid, checkpoint, history/metrics files, callbacks."""
+    """Rank 0 after each epoch: sample grid, callbacks (evaluations), history and metrics,
+    then the checkpoint — so a resumed run keeps this epoch's evaluations — and best.pt."""
     samples = run.generate(len(run.fixed_noise))
     if samples.dim() == 4:  # images: a grid; other data (toy points) are plotted by notebooks
-        save_image(samples, _mkparent(run.sample_path(epoch)), nrow=_grid_columns(run),
+        save_image(samples, run.sample_path(epoch), nrow=_grid_columns(run),
                    normalize=True, value_range=(-1, 1))
-    if epoch % run.config.checkpoint_every == 0 or epoch == run.config.epochs:
-        _save_checkpoint(run, epoch, loop)
-    run.metrics = _summary(run, dtype)
-    write_json(run.dir / "history.json", run.history)
-    write_json(run.dir / "metrics.json", run.metrics)
+    run.best_epoch = None
     for callback in callbacks:
         callback(run, epoch)
-    write_json(run.dir / "metrics.json", run.metrics)
+    run.metrics = {**run.metrics, **_summary(run, dtype)}
+    run.dir.write_history(run.history)
+    run.dir.write_metrics(run.metrics)
+    checkpointed = epoch % run.config.checkpoint_every == 0 or epoch == run.config.epochs
+    if checkpointed:
+        ckpt.save_state(run.checkpoint_path, epoch=epoch, history=run.history,
+                        config=run.config.to_dict(), **_state_parts(run, loop))
+    if run.best_epoch == epoch:
+        if checkpointed:
+            run.dir.keep_best()
+        else:
+            warnings.warn(f"epoch {epoch} has the best metric but no checkpoint "
+                          f"(checkpoint_every={run.config.checkpoint_every}); best.pt is not "
+                          "updated. Evaluate on checkpoint epochs.", stacklevel=2)
 
 
 def _show_progress(setting: bool | str) -> bool:
@@ -413,9 +456,7 @@ def _show_progress(setting: bool | str) -> bool:
         return bool(setting)
     if sys.stderr.isatty():
         return True
-    from ..widgets import headless_reason  # a notebook with a frontend shows the bar
-
-    return headless_reason() is None
+    return headless_reason() is None  # a notebook with a frontend shows the bar
 
 
 def _synchronize(device: torch.device) -> None:
@@ -452,12 +493,13 @@ def _flush(run: Run, loop: _Loop, stats: torch.Tensor, logged: int, i: int, epoc
         bad = int((~torch.isfinite(values)).any(dim=1).nonzero()[0]) + logged + 1
         last = run.checkpoint_path
         kept = f"the last good checkpoint is {last}" if last.exists() else "no checkpoint yet"
+        message = (f"a loss became NaN or infinite at epoch {epoch}, iteration {bad}/{iters}; "
+                   f"training stopped and {kept}. Try lower learning rates, amp=False, or "
+                   "another seed; resume=True restarts from the checkpoint.")
         if loop.processes.main:
-            write_json(run.dir / "history.json", run.history)
-        raise TrainingDiverged(
-            f"a loss became NaN or infinite at epoch {epoch}, iteration {bad}/{iters}; "
-            f"training stopped and {kept}. Try lower learning rates, amp=False, or another "
-            "seed; resume=True restarts from the checkpoint.")
+            run.dir.write_history(run.history)
+            run.dir.update_metrics(status="diverged", error=message, diverged_epoch=epoch)
+        raise TrainingDiverged(message)
     for row, offset in zip(values.tolist(), range(logged + 1, i + 1)):
         run.history["step"].append(step + offset)
         run.history["epoch"].append(epoch)
@@ -477,29 +519,6 @@ def _flush(run: Run, loop: _Loop, stats: torch.Tensor, logged: int, i: int, epoc
     return i
 
 
-def _mkparent(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def _save_checkpoint(run: Run, epoch: int, loop: _Loop) -> None:
-    """checkpoints/last.pt: everything an exact resume needs, written atomically."""
-    state = {
-        "format": ckpt.FORMAT,
-        "epoch": epoch,
-        "architecture": {"generator": ckpt.architecture(run.generator),
-                         "discriminator": ckpt.architecture(run.discriminator)},
-        "generator": run.generator.state_dict(),
-        "discriminator": run.discriminator.state_dict(),
-        "opt_g": loop.opt_g.state_dict(), "opt_d": loop.opt_d.state_dict(),
-        "scaler_d": loop.scaler_d.state_dict(), "scaler_g": loop.scaler_g.state_dict(),
-        "rng": {"torch": torch.get_rng_state()},
-        "history": run.history,
-        "train_config": run.config.to_dict(),
-    }
-    ckpt.save_atomic(state, run.checkpoint_path)
-
-
 def _summary(run: Run, dtype: torch.dtype | None) -> dict:
     """metrics.json: final losses and probabilities (last epoch's means) and throughput."""
     h = run.history
@@ -515,15 +534,14 @@ def _summary(run: Run, dtype: torch.dtype | None) -> dict:
         "seconds_per_epoch": statistics.median(e["seconds"] for e in h["epochs"]),
         "device": str(run.device), "amp": str(dtype) if dtype else None,
         "status": "finished" if last_epoch == run.config.epochs else "running",
-        **{k: v for k, v in run.metrics.items() if k.startswith("metric_")},
     }
 
 
 def _save_real_vs_fake(run: Run, data: Batches) -> None:
     """real_vs_fake.png: up to 64 real images beside 64 fixed-noise samples."""
     n = min(len(data), run.config.num_samples)
-    real = data.images[:n].float() / 127.5 - 1
+    real = to_signed(data.images[:n])
     fake = run.generate(n)
     pair = torch.stack([make_grid(real, nrow=8, normalize=True, value_range=(-1, 1), padding=2),
                         make_grid(fake, nrow=8, normalize=True, value_range=(-1, 1), padding=2)])
-    save_image(pair, run.dir / "real_vs_fake.png", nrow=2, padding=8, pad_value=1.0)
+    save_image(pair, run.dir.figure("real_vs_fake"), nrow=2, padding=8, pad_value=1.0)

@@ -1,16 +1,34 @@
-"""Run folders: a fresh one per run, never overwriting an earlier one; JSON written atomically."""
+"""`RunDir`: one run's folder, and the only code that knows its layout and writes its files.
+
+A run folder holds
+
+    config.json        what ran: settings, architectures, data, device, versions
+    history.json       per-iteration losses and D outputs, per-epoch records, metric evaluations
+    metrics.json       the run's numbers: final losses, throughput, status, chapter measurements
+    claims.json        the seed claims checked by this run (labkit.claims)
+    <table>.json/.csv  a chapter's tables (e.g. cross_dataset)
+    *.png              figures
+    samples/epoch_NNN.png, checkpoints/last.pt, checkpoints/best.pt
+    <child>/           runs inside a chapter run (e.g. one per dataset), each a RunDir itself
+
+Every file is written atomically (a reader sees the old or the new file, never part of one), and
+`create` never reuses a folder, so no run overwrites another. The checkpoint format itself is
+owned by `labkit.train.checkpoint`; `RunDir` says where checkpoints go.
+"""
 
 from __future__ import annotations
 
-import json
-import math
+import csv
+import io
 import os
+import shutil
 import time
 from pathlib import Path
 
-from ..atomic import atomic_write
+from ..atomic import atomic_write, read_json, write_json
 
 COLAB_DRIVE = Path("/content/drive/MyDrive")
+CONFIG, HISTORY, METRICS, CLAIMS = "config.json", "history.json", "metrics.json", "claims.json"
 
 
 def runs_parent(out_dir: str | os.PathLike | None = None) -> Path:
@@ -23,49 +41,172 @@ def runs_parent(out_dir: str | os.PathLike | None = None) -> Path:
     return Path("runs")
 
 
-def new_run_dir(out_dir: str | os.PathLike | None, name: str) -> Path:
-    """Create `<parent>/<name>-<YYYYmmdd-HHMMSS>[-k]`; an existing folder is never reused."""
-    parent = runs_parent(out_dir)
-    parent.mkdir(parents=True, exist_ok=True)
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    for k in range(1000):
-        path = parent / (f"{name}-{stamp}" + (f"-{k}" if k else ""))
-        try:
-            path.mkdir()
-            return path
-        except FileExistsError:
-            continue
-    raise RuntimeError(f"could not create a fresh run directory under {parent}")
+class RunDir:
+    """A run folder: paths of its files, and atomic readers and writers for its records."""
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+
+    # ------------------------------------------------------------------ finding and creating
+
+    @classmethod
+    def create(cls, name: str, out_dir: str | os.PathLike | None = None) -> RunDir:
+        """A fresh folder `<parent>/<name>-<YYYYmmdd-HHMMSS>[-k]`; an existing one is never
+        reused."""
+        parent = runs_parent(out_dir)
+        parent.mkdir(parents=True, exist_ok=True)
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        for k in range(1000):
+            path = parent / (f"{name}-{stamp}" + (f"-{k}" if k else ""))
+            try:
+                path.mkdir()
+                return cls(path)
+            except FileExistsError:
+                continue
+        raise RuntimeError(f"could not create a fresh run folder under {parent}")
+
+    @classmethod
+    def latest(cls, name: str, out_dir: str | os.PathLike | None = None,
+               *, with_checkpoint: bool = True) -> RunDir | None:
+        """The newest run `<name>-*` under the parent (one with a checkpoint, by default)."""
+        parent = runs_parent(out_dir)
+        if not parent.is_dir():
+            return None
+        found = [cls(p) for p in parent.glob(f"{name}-*") if p.is_dir()]
+        if with_checkpoint:
+            found = [r for r in found if r.has_checkpoint]
+        key = (lambda r: r.checkpoint_path.stat().st_mtime) if with_checkpoint else (
+            lambda r: r.path.stat().st_mtime)
+        return max(found, key=key, default=None)
+
+    def child(self, name: str) -> RunDir:
+        """The run folder `name` inside this one (created if missing): a training run that is
+        part of a chapter run."""
+        path = self.path / name
+        path.mkdir(parents=True, exist_ok=True)
+        return RunDir(path)
+
+    def children(self) -> list[RunDir]:
+        """The run folders inside this one (those holding a config.json), by name."""
+        return [RunDir(p.parent) for p in sorted(self.path.glob(f"*/{CONFIG}"))]
+
+    # ------------------------------------------------------------------ paths
+
+    @property
+    def name(self) -> str:
+        """The folder's name, e.g. dcgan-20261201-101500."""
+        return self.path.name
+
+    def __fspath__(self) -> str:
+        return str(self.path)
+
+    def __str__(self) -> str:
+        return str(self.path)
+
+    def __repr__(self) -> str:
+        return f"RunDir({str(self.path)!r})"
+
+    def __eq__(self, other) -> bool:
+        return isinstance(other, RunDir) and self.path == other.path
+
+    def __hash__(self) -> int:
+        return hash(self.path)
+
+    @property
+    def checkpoint_path(self) -> Path:
+        """checkpoints/last.pt: the latest finished epoch."""
+        return self.path / "checkpoints" / "last.pt"
+
+    @property
+    def best_path(self) -> Path:
+        """checkpoints/best.pt: the epoch with the best evaluated metric."""
+        return self.path / "checkpoints" / "best.pt"
+
+    @property
+    def has_checkpoint(self) -> bool:
+        """Whether a finished epoch was checkpointed here."""
+        return self.checkpoint_path.is_file()
+
+    def sample_path(self, epoch: int) -> Path:
+        """samples/epoch_NNN.png: the fixed-noise grid saved at the end of `epoch` (folder made)."""
+        path = self.path / "samples" / f"epoch_{epoch:03d}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def sample_paths(self) -> dict[int, Path]:
+        """{epoch: grid} of every saved sample grid."""
+        return {int(p.stem.split("_")[1]): p for p in sorted(self.path.glob("samples/epoch_*.png"))}
+
+    def figure(self, name: str) -> Path:
+        """Where the figure `name` goes: `<run>/<name>.png`."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        return self.path / f"{name}.png"
+
+    # ------------------------------------------------------------------ records
+
+    def write_config(self, config: dict) -> Path:
+        """config.json (what ran)."""
+        return write_json(self.path / CONFIG, config)
+
+    def read_config(self) -> dict:
+        """config.json, or {} when the run has none yet."""
+        return self._read(CONFIG)
+
+    def write_history(self, history: dict) -> Path:
+        """history.json."""
+        return write_json(self.path / HISTORY, history)
+
+    def read_history(self) -> dict:
+        """history.json, or {}."""
+        return self._read(HISTORY)
+
+    def write_metrics(self, metrics: dict) -> Path:
+        """metrics.json, replaced as a whole."""
+        return write_json(self.path / METRICS, metrics)
+
+    def update_metrics(self, **values) -> dict:
+        """Add or replace entries of metrics.json; returns the whole record."""
+        metrics = {**self.read_metrics(), **values}
+        self.write_metrics(metrics)
+        return metrics
+
+    def read_metrics(self) -> dict:
+        """metrics.json, or {}."""
+        return self._read(METRICS)
+
+    def write_claims(self, claims: list[dict]) -> Path:
+        """claims.json: a list of claim records (see labkit.claims)."""
+        return write_json(self.path / CLAIMS, claims)
+
+    def read_claims(self) -> list[dict]:
+        """claims.json, or [] when the run checked no claims."""
+        path = self.path / CLAIMS
+        return read_json(path) if path.is_file() else []
+
+    def write_table(self, name: str, rows: list[dict], **about) -> Path:
+        """`<name>.json` ({**about, "rows": rows}) and `<name>.csv` (the rows); returns the JSON."""
+        columns = list(dict.fromkeys(k for row in rows for k in row))
+        text = io.StringIO()
+        writer = csv.DictWriter(text, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows({k: _csv_cell(v) for k, v in row.items()} for row in rows)
+        atomic_write(self.path / f"{name}.csv", lambda tmp: tmp.write_text(text.getvalue()))
+        return write_json(self.path / f"{name}.json", {**about, "rows": rows})
+
+    def read_table(self, name: str) -> dict:
+        """`<name>.json` as written by `write_table`."""
+        return read_json(self.path / f"{name}.json")
+
+    def keep_best(self) -> Path:
+        """Copy checkpoints/last.pt to checkpoints/best.pt, atomically."""
+        source = self.checkpoint_path
+        return atomic_write(self.best_path, lambda tmp: shutil.copyfile(source, tmp))
+
+    def _read(self, name: str) -> dict:
+        path = self.path / name
+        return read_json(path) if path.is_file() else {}
 
 
-def latest_run_dir(out_dir: str | os.PathLike | None, name: str) -> Path | None:
-    """The newest run `<name>-*` under the parent that has a checkpoint, or None."""
-    parent = runs_parent(out_dir)
-    if not parent.is_dir():
-        return None
-    candidates = [p for p in parent.glob(f"{name}-*")
-                  if (p / "checkpoints" / "last.pt").is_file()]
-    return max(candidates, key=lambda p: (p / "checkpoints" / "last.pt").stat().st_mtime,
-               default=None)
-
-
-def _clean(obj):
-    """Make floats JSON-safe (NaN/inf become None) recursively."""
-    if isinstance(obj, float):
-        return obj if math.isfinite(obj) else None
-    if isinstance(obj, dict):
-        return {str(k): _clean(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple)):
-        return [_clean(v) for v in obj]
-    return obj
-
-
-def write_json(path: str | os.PathLike, obj) -> Path:
-    """Write `obj` as indented JSON through a temporary file and a rename."""
-    text = json.dumps(_clean(obj), indent=2, default=str)
-    return atomic_write(path, lambda tmp: tmp.write_text(text))
-
-
-def read_json(path: str | os.PathLike):
-    """Read a JSON file written by `write_json`."""
-    return json.loads(Path(path).read_text())
+def _csv_cell(value):
+    """A CSV cell: containers as compact text, everything else as is."""
+    return " ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
