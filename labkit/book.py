@@ -5,8 +5,7 @@ the book alike (a Markdown display object does not: myst-nb prints it as a parag
 
 A chapter glues its summary under a key; `book/results.md` pastes it with
 ```{glue} key\n:doc: ../notebooks/<chapter>.ipynb``` so the results page always shows the
-numbers of the executed chapter in the same build. Outside a book build (Colab, papermill
-without myst-nb) gluing quietly does nothing.
+numbers of the executed chapter in the same build.
 """
 
 from __future__ import annotations
@@ -18,25 +17,18 @@ from collections.abc import Sequence
 
 
 def glue(name: str, value) -> None:
-    """Store `value` under `name` for the book (no display); a no-op without myst-nb."""
+    """Store `value` (an HTML table, a figure, a number) under `name` for the book, without
+    displaying it; a no-op without myst-nb (Colab, papermill). A Markdown object is refused:
+    another page pastes only HTML, images and text (it would show "<IPython...Markdown object>")."""
+    from IPython.display import Markdown
+
+    if isinstance(value, Markdown):
+        raise TypeError(f"glue({name!r}): glue an HTML table (labkit.book.table), not Markdown")
     try:
         from myst_nb import glue as myst_glue
     except ImportError:
         return
-    myst_glue(name, pasteable(value), display=False)
-
-
-def pasteable(value):
-    """`value` in a form another page can paste. myst-nb's ```{glue} key``` with `:doc:` renders
-    only HTML, images and plain text from another document (a glued Markdown object would show
-    as "<IPython.core.display.Markdown object>"), so Markdown is glued as its HTML."""
-    from IPython.display import HTML, Markdown
-
-    if isinstance(value, Markdown):
-        from markdown_it import MarkdownIt  # installed with myst-nb
-
-        return HTML(MarkdownIt("commonmark").enable("table").render(value.data))
-    return value
+    myst_glue(name, value, display=False)
 
 
 def format_value(value, digits: int = 4) -> str:

@@ -25,7 +25,7 @@ from .commandline import Parser
 
 FIGURE = "metric_vs_epoch.png"
 MAX_SCALARS = 6  # numbers of metrics.json shown per table in report.md (all are in the CSVs)
-SKIPPED = ("epochs", "steps", "seconds_per_epoch", "images_per_s")
+SKIPPED = ("epochs", "steps", "seconds_per_epoch", "images_per_s", "diverged_epoch")
 
 
 def title(name: str) -> str:
@@ -34,13 +34,12 @@ def title(name: str) -> str:
 
 
 def headline_scalars(settings: Sequence[dict]) -> list[str]:
-    """The metrics.json numbers worth a column: those every setting has and that vary between
-    runs, chapter measurements before the engine's bookkeeping, at most MAX_SCALARS."""
-    common = set.intersection(*(set(s["scalars"]) for s in settings)) if settings else set()
-    keys = [k for k in dict.fromkeys(k for s in settings for k in s["scalars"]) if k in common]
-    keys = [k for k in keys if k.rsplit("/", 1)[-1] not in SKIPPED
-            and not k.rsplit("/", 1)[-1].startswith("metric_")]
-    return keys[:MAX_SCALARS]
+    """The metrics.json numbers worth a column: chapter measurements (not the engine's
+    bookkeeping, not yes/no flags), in order of appearance, at most MAX_SCALARS."""
+    keys = dict.fromkeys(k for s in settings for k, v in s["scalars"].items())
+    return [k for k in keys if k.rsplit("/", 1)[-1] not in SKIPPED
+            and not k.rsplit("/", 1)[-1].startswith(("metric_", "final_"))
+            and k.rsplit("/", 1)[-1] != "collapsed"][:MAX_SCALARS]
 
 
 def markdown_table(settings: Sequence[dict], heading: str | None = None) -> str:
@@ -59,7 +58,8 @@ def markdown_table(settings: Sequence[dict], heading: str | None = None) -> str:
         cells = ([compare.label(s["params"], keys), str(s["runs"]), str(s["diverged"]),
                   str(s["collapsed"]), str(s["failed"])]
                  + [compare.cell(s, e) for e in epochs]
-                 + [str(s["scalars"][k]) for k in scalars] + [speed])
+                 + [str(s["scalars"][k]) if k in s["scalars"] else "—" for k in scalars]
+                 + [speed])
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -138,8 +138,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.jobs < 1:
         raise UsageError("--jobs must be at least 1")
     try:
-        module = chapters.get(args.chapter)
-        name = next(n for n in chapters.names() if chapters.get(n) is module)
+        name = chapters.name_of(args.chapter)
+        module = chapters.get(name)
         sweep_grid = grid.load_grid(args.grid)
         points = grid.expand(sweep_grid)
         known = set(module.Config.names()) | {"profile"}

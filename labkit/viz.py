@@ -41,14 +41,6 @@ def image_grid(images: torch.Tensor, nrow: int = 8, padding: int = 2) -> np.ndar
     return pixels.permute(1, 2, 0).numpy()
 
 
-def save_grid(images: torch.Tensor, path: PathLike, nrow: int = 8) -> Path:
-    """Write images in [-1, 1] as one PNG grid, creating parent folders; return the path."""
-    pixels = image_grid(images, nrow=nrow)
-    path = _parent_made(path)
-    Image.fromarray(pixels[..., 0] if pixels.shape[-1] == 1 else pixels).save(path)
-    return path
-
-
 def show_grid(images: torch.Tensor, title: str | None = None, nrow: int = 8,
               path: PathLike | None = None) -> Figure:
     """A figure of images in [-1, 1] as one grid, with an optional title."""

@@ -1,10 +1,8 @@
-"""Generation metrics: Fréchet distance, FID/KID (torchmetrics), SWD, classifier metrics,
-memorisation and the training callback. Offline: Inception weights are never downloaded."""
+"""Generation metrics: FID/KID (torchmetrics), SWD, classifier metrics, memorisation and the
+scorers the training engine's Evaluator calls. Offline: Inception weights are never downloaded."""
 
 from __future__ import annotations
 
-import functools
-import json
 import socket
 import time
 import warnings
@@ -12,7 +10,6 @@ import warnings
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
-import scipy.linalg
 import torch
 from matplotlib.figure import Figure
 from torch import nn
@@ -24,24 +21,17 @@ from labkit import data as datasets
 from labkit.metrics import (
     WEIGHTS_ENV,
     InceptionWeightsUnavailable,
-    MetricCallback,
-    MetricResult,
     class_accuracy,
     classifier_fid,
-    feature_statistics,
     fid,
-    frechet_distance,
     kid,
     memorisation,
-    plot_closest_pairs,
     swd,
     train_classifier,
 )
 from labkit.metrics.features import INCEPTION_FILE, INCEPTION_URL
 from labkit.metrics.swd import resolutions
-from labkit.models import dcgan
-from labkit.train import checkpoint as ckpt
-from labkit.train import train_gan
+from labkit.viz import plot_closest_pairs
 
 FAST_SWD = dict(directions=128, repeats=2, patches_per_image=32)
 
@@ -94,43 +84,6 @@ def no_network(monkeypatch):
     monkeypatch.setattr(socket, "create_connection", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     return calls
-
-
-# ------------------------------------------------------------------------ Fréchet distance
-
-
-def test_frechet_distance_matches_the_closed_form_for_diagonal_gaussians():
-    rng = np.random.default_rng(0)
-    mu1, mu2 = rng.normal(size=5), rng.normal(size=5)
-    s1, s2 = rng.uniform(0.1, 3, 5), rng.uniform(0.1, 3, 5)
-    expected = ((mu1 - mu2) ** 2).sum() + (s1 + s2 - 2 * np.sqrt(s1 * s2)).sum()
-    assert frechet_distance(mu1, np.diag(s1), mu2, np.diag(s2)) == pytest.approx(expected, 1e-10)
-    assert frechet_distance(mu1, np.diag(s1), mu1, np.diag(s1)) == pytest.approx(0, abs=1e-10)
-
-
-def test_frechet_distance_matches_scipy_sqrtm_for_full_covariances():
-    rng = np.random.default_rng(1)
-    a, b = rng.normal(size=(6, 6)), rng.normal(size=(6, 6))
-    s1, s2 = a @ a.T + 0.1 * np.eye(6), b @ b.T + 0.1 * np.eye(6)
-    mu1, mu2 = rng.normal(size=6), rng.normal(size=6)
-    trace_root = np.trace(scipy.linalg.sqrtm(s1 @ s2)).real
-    expected = ((mu1 - mu2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * trace_root
-    value = frechet_distance(torch.tensor(mu1), torch.tensor(s1), mu2, s2)  # tensors or arrays
-    assert value == pytest.approx(expected, rel=1e-8)
-    assert frechet_distance(mu2, s2, mu1, s1) == pytest.approx(value, rel=1e-8)  # symmetric
-
-
-def test_frechet_distance_of_sample_statistics_approaches_the_true_value():
-    rng = np.random.default_rng(2)
-    mu1, mu2 = np.zeros(3), np.array([1.0, -0.5, 0.0])
-    s1, s2 = np.diag([1.0, 2.0, 0.5]), np.array([[1.0, 0.5, 0], [0.5, 1.5, 0], [0, 0, 1]])
-    x = rng.multivariate_normal(mu1, s1, size=40_000)
-    y = rng.multivariate_normal(mu2, s2, size=40_000)
-    true = frechet_distance(mu1, s1, mu2, s2)
-    estimate = frechet_distance(*feature_statistics(x), *feature_statistics(y))
-    assert estimate == pytest.approx(true, rel=0.05)
-    mean, cov = feature_statistics(x)
-    assert np.allclose(cov, np.cov(x, rowvar=False, ddof=1))
 
 
 # ------------------------------------------------------------------------ FID / KID
@@ -394,56 +347,3 @@ def test_memorisation_detects_copies_and_not_held_out_images(digits, tmp_path):
     fig = plot_closest_pairs(train[picked] + noise, train, copies, n=6, path=path)
     assert isinstance(fig, Figure) and path.stat().st_size > 1000
     assert not plt.get_fignums()
-
-
-# ------------------------------------------------------------------------ callback
-
-
-def train_tiny(tmp_path, callbacks, epochs=3):
-    torch.manual_seed(0)
-    generator, discriminator = dcgan(image_size=32, channels=1, nz=16, ngf=8, ndf=8)
-    faces = datasets.load("faces", split="all")
-    return train_gan(generator, discriminator, faces, epochs=epochs, batch_size=16,
-                     progress=False, out_dir=str(tmp_path), log_every=100, num_samples=16,
-                     device="cpu", callbacks=callbacks)
-
-
-def test_metric_callback_records_each_evaluation_and_keeps_the_best_checkpoint(tmp_path, faces,
-                                                                               capsys):
-    callback = MetricCallback(functools.partial(swd, **FAST_SWD), faces, every=2, n_samples=64)
-    run = train_tiny(tmp_path, (callback,))
-    entries = run.history["metrics"]["swd"]
-    assert [e["epoch"] for e in entries] == [2, 3]  # every 2nd epoch and the last
-    assert all(e["n_fake"] == 64 and e["name"] == "swd" for e in entries)
-    best = min(entries, key=lambda e: e["value"])
-    saved = json.loads((run.dir / "metrics.json").read_text())
-    assert saved["metric_swd"] == entries[-1]["value"]
-    assert (saved["metric_swd_best"], saved["metric_swd_best_epoch"]) == (best["value"],
-                                                                          best["epoch"])
-    assert ckpt.load(run.dir / "checkpoints" / "best.pt")["epoch"] == best["epoch"]
-    on_disk = json.loads((run.dir / "history.json").read_text())
-    assert [e["epoch"] for e in on_disk["metrics"]["swd"]] == [2, 3]
-    assert "epoch 3: swd = " in capsys.readouterr().out
-    assert not list((run.dir / "checkpoints").glob(".*tmp*"))
-
-
-def test_a_metric_that_only_gets_worse_keeps_best_at_epoch_one(tmp_path, faces):
-    def worsening(real, fake):
-        worsening.calls += 1
-        return MetricResult("worse", float(worsening.calls), len(real), len(fake), "count")
-
-    worsening.calls = 0
-    run = train_tiny(tmp_path, (MetricCallback(worsening, faces[:8], n_samples=8),))
-    assert [e["value"] for e in run.history["metrics"]["worsening"]] == [1.0, 2.0, 3.0]
-    assert run.metrics["metric_worsening_best_epoch"] == 1
-    assert ckpt.load(run.dir / "checkpoints" / "best.pt")["epoch"] == 1
-    assert ckpt.load(run.checkpoint_path)["epoch"] == 3
-
-
-def test_metric_callback_warns_about_fid_on_few_samples(faces):
-    with pytest.warns(UserWarning, match="rank-deficient"):
-        MetricCallback(fid, faces, n_samples=10)
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")
-        MetricCallback(functools.partial(fid, features=random_projection()), faces, n_samples=64)
-        MetricCallback(swd, faces, n_samples=10)

@@ -1,8 +1,30 @@
-"""Profile resolution: auto, precedence of explicit parameters, and validation."""
+"""Profiles and chapter configurations: auto, precedence of explicit parameters, validation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pytest
 
 from labkit import profiles
+from labkit.profiles import ChapterConfig, knob
+
+
+@dataclass
+class Toy(ChapterConfig):
+    """A configuration with each kind of knob."""
+
+    epochs: int = knob(smoke=1, cpu=5, full=20, low=1)
+    lr: float = knob(2e-4, low=0, high=1)
+    metric: str = knob(smoke="swd", cpu="swd", full="fid", choices=("swd", "fid"))
+    subset: int | None = knob(None, low=1)
+    sizes: list[int] = knob([32, 64], choices=(32, 64, 96))
+    grid: dict | None = knob(None)
+
+    def validate(self) -> None:
+        super().validate()
+        if self.metric == "fid" and self.epochs < 2:
+            raise ValueError(f"metric='fid' needs epochs >= 2, got epochs={self.epochs}")
 
 
 def test_auto_reads_the_environment_then_falls_back_to_cpu(monkeypatch):
@@ -15,42 +37,63 @@ def test_auto_reads_the_environment_then_falls_back_to_cpu(monkeypatch):
     assert profiles.profile_name("auto") == "full"
 
 
-def test_explicit_parameters_win_and_none_means_profile_default():
-    cfg = profiles.resolve("dcgan", "full", epochs=3, subset=4000, batch_size=None)
-    assert (cfg.profile, cfg.epochs, cfg.subset, cfg.batch_size) == ("full", 3, 4000, 128)
-    assert cfg.dataset == "celeba" and cfg.image_size == 64 and cfg.lr_d == 2e-4
-    assert profiles.resolve("dcgan", "cpu").dataset == "faces"
+def test_profile_values_side_by_side_and_explicit_parameters_win():
+    assert Toy.resolve("smoke").epochs == 1 and Toy.resolve("full").epochs == 20
+    cfg = Toy.resolve("full", epochs=3, subset=4000, lr=None, sizes=[96])
+    assert (cfg.profile, cfg.epochs, cfg.subset, cfg.lr, cfg.sizes) == ("full", 3, 4000, 2e-4,
+                                                                         [96])
+    assert cfg.changed() == {"epochs": 3, "subset": 4000, "sizes": [96]}
+    assert Toy.names()[:5] == ("seed", "device", "data_root", "out_dir", "resume")
+    assert "profile" not in Toy.names()
 
 
-def test_seed_hyper_parameters_are_the_full_profile():
-    full = profiles.resolve("dcgan", "full")
-    assert (full.batch_size, full.nz, full.ngf, full.ndf, full.beta1) == (128, 100, 64, 64, 0.5)
+def test_ints_are_accepted_for_floats():
+    cfg = Toy.resolve("cpu", lr=1)
+    assert cfg.lr == 1.0 and isinstance(cfg.lr, float)
 
 
 @pytest.mark.parametrize("bad, message", [
-    ({"epochs": "ten"}, "epochs='ten' should be of type int"),
-    ({"subset": "all"}, "subset"),
-    ({"flip": 1}, "flip"),
-    ({"lr_d": -1.0}, "negative"),
-    ({"colour": True}, "unknown parameter"),
+    ({"epochs": "ten"}, r"epochs='ten' should be int"),
+    ({"subset": "all"}, r"subset='all' should be int or None"),
+    ({"epochs": True}, r"epochs=True should be int"),
+    ({"lr": -1.0}, r"lr=-1.0 must lie in \[0, 1\]"),
+    ({"epochs": 0}, r"epochs=0 must lie in \[1, inf\]"),
+    ({"metric": "is"}, r"metric='is': allowed values are \['swd', 'fid'\]"),
+    ({"sizes": [32, 100]}, r"sizes=\[32, 100\]: allowed values"),
+    ({"sizes": "32"}, r"sizes='32' should be a list of int"),
+    ({"colour": True}, r"unknown parameter\(s\) \['colour'\]"),
+    ({"device": "tpu"}, r"device='tpu'"),
+    ({"metric": "fid", "epochs": 1}, r"metric='fid' needs epochs >= 2"),
 ])
-def test_bad_parameters_are_named(bad, message):
+def test_bad_parameters_are_named_with_what_is_allowed(bad, message):
     with pytest.raises(ValueError, match=message):
-        profiles.resolve("dcgan", "smoke", **bad)
+        Toy.resolve("smoke", **bad)
 
 
-def test_unknown_profile_and_chapter():
-    with pytest.raises(ValueError, match="smoke"):
-        profiles.resolve("dcgan", "fast")
-    with pytest.raises(ValueError, match="dcgan"):
-        profiles.resolve("wgan", "cpu")
+def test_unknown_profile():
+    with pytest.raises(ValueError, match="unknown profile 'fast'"):
+        Toy.resolve("fast")
+
+
+def test_a_knob_needs_a_value_for_every_profile():
+    with pytest.raises(TypeError, match=r"no value for the profile\(s\) \['full'\]"):
+        knob(smoke=1, cpu=2)
 
 
 def test_a_resolved_configuration_is_a_copy_the_notebook_may_change():
-    cfg = profiles.resolve("improved_dcgan", "cpu")
-    cfg.grid["grids"].clear()
-    cfg.eval_epochs.append(99)
-    again = profiles.resolve("improved_dcgan", "full")
-    assert again.grid["grids"] and profiles.resolve("improved_dcgan", "cpu").grid["grids"]
-    assert 99 not in profiles.resolve("improved_dcgan", "cpu").eval_epochs
-    assert again.grid == profiles.resolve("improved_dcgan", "cpu").grid  # one grid, shared
+    cfg = Toy.resolve("cpu")
+    cfg.sizes.append(96)
+    assert Toy.resolve("cpu").sizes == [32, 64]
+    assert cfg.replace(epochs=7).epochs == 7 and cfg.replace(epochs=7).sizes == [32, 64, 96]
+    with pytest.raises(ValueError, match="epochs=0"):
+        cfg.replace(epochs=0)
+
+
+def test_every_chapter_config_resolves_at_every_profile():
+    from labkit import chapters
+
+    for name in chapters.names():
+        config = chapters.get(name).Config
+        for profile in profiles.PROFILES:
+            cfg = config.resolve(profile)
+            assert cfg.profile == profile and set(config.names()) <= set(cfg.to_dict())

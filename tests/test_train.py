@@ -107,16 +107,16 @@ def test_run_writes_its_files_and_logs_in_the_tutorial_format(blobs, tmp_path, c
     line = re.compile(r"^\[(\d+)/2\]\[(\d+)/4\]\tLoss_D: \d+\.\d{4}\tLoss_G: \d+\.\d{4}\t"
                       r"D\(x\): [01]\.\d{4}\tD\(G\(z\)\): [01]\.\d{4} / [01]\.\d{4}$", re.M)
     assert len(line.findall(out)) == 4  # iterations 2 and 4 of both epochs
-    names = {p.name for p in run.dir.iterdir()}
+    names = {p.name for p in run.dir.path.iterdir()}
     assert {"config.json", "history.json", "metrics.json", "real_vs_fake.png", "samples",
             "checkpoints"} <= names
-    assert sorted(p.name for p in (run.dir / "samples").iterdir()) == ["epoch_001.png",
+    assert sorted(p.name for p in (run.dir.path / "samples").iterdir()) == ["epoch_001.png",
                                                                        "epoch_002.png"]
-    history = json.loads((run.dir / "history.json").read_text())
+    history = json.loads((run.dir.path / "history.json").read_text())
     assert len(history["loss_d"]) == 8 and all(math.isfinite(v) for v in history["loss_g"])
-    metrics = json.loads((run.dir / "metrics.json").read_text())
+    metrics = json.loads((run.dir.path / "metrics.json").read_text())
     assert metrics["images_per_s"] > 0 and metrics["steps"] == 8
-    config = json.loads((run.dir / "config.json").read_text())
+    config = json.loads((run.dir.path / "config.json").read_text())
     assert config["generator"]["image_size"] == 32 and config["train"]["batch_size"] == 16
 
 
@@ -136,6 +136,43 @@ def test_resume_after_epoch_k_is_bit_identical_to_an_uninterrupted_run(blobs, tm
         sa, sb = a.state_dict(), b.state_dict()
         assert all(torch.equal(sa[k], sb[k]) for k in sa)
     assert full.history["loss_d"] == resumed.history["loss_d"]
+
+
+def test_resume_appends_to_the_run_record_instead_of_rewriting_it(blobs, tmp_path):
+    first = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    before = json.loads((first.dir.path / "config.json").read_text())
+    resumed = train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
+    after = json.loads((resumed.dir.path / "config.json").read_text())
+    assert resumed.dir == first.dir
+    assert after["train"] == before["train"]  # the record the run started with is kept
+    (entry,) = after["resumes"]
+    assert entry["after_epoch"] == 1 and entry["train"]["epochs"] == 2
+
+
+def test_a_given_run_folder_is_trained_into_and_resumed_there(blobs, tmp_path):
+    from labkit.train import RunDir
+
+    chapter = RunDir.create("chapter", tmp_path)
+    child = chapter.child("digits")
+    run = train_gan(*tiny_gan(), blobs, epochs=1, run_dir=child, record={"chapter": "x"},
+                    **FAST)
+    assert run.dir == child and child.has_checkpoint
+    assert child.read_config()["chapter"] == "x"
+    again = train_gan(*tiny_gan(), blobs, epochs=2, run_dir=child, resume=True, **FAST)
+    assert again.dir == child and again.metrics["epochs"] == 2
+    assert [p.name for p in tmp_path.iterdir()] == [chapter.name]
+
+
+def test_sampling_leaves_the_generator_exactly_as_it_was(blobs, tmp_path):
+    run = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    before = {k: v.clone() for k, v in run.generator.state_dict().items()}
+    mode = run.generator.training
+    first = run.generate(16, seed=3)
+    run.generate(40, seed=4)
+    after = run.generator.state_dict()
+    assert all(torch.equal(before[k], after[k]) for k in before)  # BatchNorm buffers too
+    assert run.generator.training == mode
+    assert torch.equal(run.generate(16, seed=3), first)  # so sampling is repeatable
 
 
 def test_a_checkpoint_from_another_architecture_is_refused(blobs, tmp_path):
@@ -168,6 +205,9 @@ def test_nan_guard_stops_and_keeps_the_last_good_checkpoint(blobs, tmp_path):
     assert state["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in state["generator"].values()
                if v.is_floating_point())
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["status"] == "diverged" and metrics["diverged_epoch"] == 2
+    assert "epoch 2" in metrics["error"]
 
 
 def test_checkpoints_load_without_running_code(tmp_path):
@@ -263,7 +303,7 @@ def test_conditional_training_feeds_the_batch_labels_to_both_networks(tmp_path):
     a = run.generate(4, seed=1, labels=torch.zeros(4, dtype=torch.long))
     b = run.generate(4, seed=1, labels=torch.full((4,), 2))
     assert a.shape == (4, 1, 8, 8) and not torch.equal(a, b)
-    assert (run.dir / "samples" / "epoch_001.png").is_file()
+    assert (run.dir.path / "samples" / "epoch_001.png").is_file()
 
 
 def test_runs_go_to_google_drive_when_it_is_mounted(tmp_path, monkeypatch):
@@ -320,7 +360,7 @@ def test_super_resolution_pretraining_fits_the_content_and_leaves_d_alone(blobs,
     log = capsys.readouterr().out  # no D columns of zeros that would read as a dead D
     assert "\tContent: " in log and "Loss_D" not in log and "content loss only" in log
     assert run.generate(4).shape == (4, 1, 32, 32)
-    assert (run.dir / "samples" / "epoch_003.png").is_file()
+    assert (run.dir.path / "samples" / "epoch_003.png").is_file()
 
 
 def test_super_resolution_gan_adds_the_weighted_adversarial_loss(blobs, tmp_path, capsys):

@@ -8,6 +8,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 from PIL import Image
+from torchvision.utils import save_image
 
 from labkit import viz
 from labkit.models import dcgan
@@ -58,15 +59,6 @@ def test_image_grid_shape_dtype_and_values(channels):
 def test_image_grid_clamps_and_takes_one_image():
     grid = viz.image_grid(torch.full((3, 4, 4), 5.0), padding=0)
     assert grid.shape == (4, 4, 3) and (grid == 255).all()
-
-
-@pytest.mark.parametrize(("channels", "mode"), [(1, "L"), (3, "RGB")])
-def test_save_grid_writes_a_png(tmp_path, channels, mode):
-    path = viz.save_grid(torch.rand(10, channels, 8, 8) * 2 - 1, tmp_path / "a" / "b.png",
-                         nrow=5)
-    with Image.open(path) as image:
-        assert image.format == "PNG" and image.mode == mode
-        assert image.size == (2 + 5 * 10, 2 + 2 * 10)  # (width, height)
 
 
 def test_show_grid_figure_and_file(tmp_path):
@@ -127,7 +119,8 @@ def test_plot_real_vs_fake(tmp_path):
 
 
 def test_plot_grids_over_epochs(tmp_path):
-    png = viz.save_grid(torch.rand(4, 3, 8, 8) * 2 - 1, tmp_path / "epoch_005.png", nrow=2)
+    png = tmp_path / "epoch_005.png"
+    save_image(torch.rand(4, 3, 8, 8), png, nrow=2)  # as the engine saves its grids
     grids = {10: torch.rand(4, 1, 8, 8) * 2 - 1, 1: np.zeros((20, 20, 3), np.uint8), 5: png}
     fig = viz.plot_grids_over_epochs(grids, path=tmp_path / "over.png")
     assert [ax.get_title() for ax in fig.axes] == ["epoch 1", "epoch 5", "epoch 10"]
@@ -234,21 +227,27 @@ def test_confusion_matrix_rows_are_requested_classes(tmp_path):
     assert len(many.axes[0].texts) == 0  # too many classes to write the shares
 
 
-def test_sweep_curves_one_panel_per_factor_with_bands(tmp_path):
+def test_curves_one_panel_per_factor_with_interval_bands(tmp_path):
+    nan = float("nan")
     panels = {
-        "learning rate": {"2e-4/2e-4": {"epoch": [1, 5], "mean": [30.0, 20.0], "std": [2.0, 1.0]},
+        "learning rate": {"2e-4/2e-4": {"epoch": [1, 5], "mean": [30.0, 20.0],
+                                        "low": [28.0, 19.0], "high": [32.0, 21.0]},
                           "6.4e-3/1.28e-3": {"epoch": [1, 5], "mean": [25.0, 15.0],
-                                             "std": [float("nan"), 3.0]}},
-        "model": {"dcgan": {"epoch": [1, 5], "mean": [25.0, 15.0], "std": [1.0, 1.0]}},
+                                             "low": [nan, 12.0], "high": [nan, 18.0]}},
+        "model": {"dcgan": {"epoch": [1, 5], "mean": [25.0, 15.0], "low": [24.0, 14.0],
+                            "high": [26.0, 16.0]}},
     }
-    fig = viz.plot_sweep_curves(panels, "swd", path=tmp_path / "sweep.png")
+    fig = viz.plot_curves(panels, "swd", path=tmp_path / "sweep.png")
     assert len(fig.axes) == 2 and fig.axes[0].get_title() == "learning rate"
     assert legend_labels(fig) == ["2e-4/2e-4", "6.4e-3/1.28e-3"]
-    assert len(fig.axes[0].collections) == 2  # one ± std band per setting
+    assert len(fig.axes[0].collections) == 2  # one interval band per setting
+    band = fig.axes[0].collections[0].get_paths()[0].vertices[:, 1]
+    assert band.min() == 19.0 and band.max() == 32.0
     assert "lower is better" in fig.axes[0].get_ylabel()
+    assert "t-interval" in fig._suptitle.get_text()
     assert png_size(tmp_path / "sweep.png")[0] > 500
     with pytest.raises(ValueError):
-        viz.plot_sweep_curves({}, "swd")
+        viz.plot_curves({}, "swd")
 
 
 def test_plot_history_comparison_one_line_per_run_and_reference_lines(tmp_path):
@@ -275,13 +274,6 @@ def test_plot_real_vs_fake_rows_mixed_channels(tmp_path):
     assert fig.axes[0].images[0].get_array().ndim == 2  # grey shown as one channel
     assert fig.axes[2].images[0].get_array().ndim == 3
     assert png_size(tmp_path / "r.png") == (900, 920)
-
-
-def test_markdown_table_formats_numbers_and_missing_values():
-    rows = [{"name": "a|b", "x": 0.123456, "n": 3}, {"name": "c", "x": float("nan"), "n": None}]
-    text = viz.markdown_table(rows, {"name": "dataset", "x": "SWD", "n": "count"})
-    assert text.splitlines() == ["| dataset | SWD | count |", "|---|---|---|",
-                                 "| a\\|b | 0.123 | 3 |", "| c | – | – |"]
 
 
 def sr_history(steps: int = 10, with_d: bool = True) -> dict:

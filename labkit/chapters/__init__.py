@@ -25,8 +25,8 @@ def names() -> list[str]:
     return list(CHAPTERS)
 
 
-def get(name: str | int) -> ModuleType:
-    """A chapter's module by name ("dcgan"), number (2, "2", "02") or notebook stem
+def name_of(name: str | int) -> str:
+    """A chapter's module name from its name ("dcgan"), number (2, "2", "02") or notebook stem
     ("02_dcgan_celeba"); a ValueError lists the chapters otherwise."""
     key = str(name).strip()
     by_number = {str(n): m for m, n in CHAPTERS.items()}
@@ -35,4 +35,9 @@ def get(name: str | int) -> ModuleType:
     if module is None:
         listed = ", ".join(f"{n} {m}" for m, n in CHAPTERS.items())
         raise ValueError(f"unknown chapter {name!r}; choose one of: {listed}")
-    return importlib.import_module(f"{__name__}.{module}")
+    return module
+
+
+def get(name: str | int) -> ModuleType:
+    """A chapter's module, found as `name_of` finds it."""
+    return importlib.import_module(f"{__name__}.{name_of(name)}")
