@@ -215,6 +215,25 @@ def test_checks_find_an_unexecuted_notebook_a_text_only_figure_and_a_widget(tmp_
     assert check_book.check_executed(html, "ch/one") == []
 
 
+def test_checks_find_stray_reprs_and_tables_left_as_pipes(tmp_path):
+    body = ("<p>| dataset | SWD |\n|---|---|\n| digits | 2.1 |</p>"
+            "<p>A sentence with a | pipe is fine.</p>")
+    html = _fake_build(tmp_path, images_on_page=2, body=body)
+    (problem,) = check_book.check_tables(html, "ch/one")
+    assert "paragraph of pipes" in problem.message and "| dataset | SWD |" in problem.message
+    executed = html.parent / "jupyter_execute" / "ch" / "one.ipynb"
+    nb = json.loads(executed.read_text())
+    nb["cells"][1]["outputs"] = [{"output_type": "execute_result", "execution_count": 1,
+                                  "metadata": {}, "data": {
+                                      "text/plain": "PosixPath('runs/cgan-1/metrics.json')"}}]
+    executed.write_text(json.dumps(nb))
+    (problem,) = check_book.check_executed(html, "ch/one")
+    assert "ends in a value the page shows as its repr (PosixPath(" in problem.message
+    nb["cells"][1]["outputs"][0]["data"]["text/html"] = "<table></table>"
+    executed.write_text(json.dumps(nb))
+    assert check_book.check_executed(html, "ch/one") == []  # a table is a rich display
+
+
 def test_checks_find_unrendered_roles_math_and_unresolved_citations(tmp_path):
     body = ('<p>Broken {cite} <code>radford2016</code>, $$x = 1$$ and $\\alpha$ left as text, '
             'an unknown key <span class="bibtex-citation">[]</span>, a link to nowhere '

@@ -9,6 +9,8 @@ notebooks beside it (`<build>/jupyter_execute`), and need no browser:
   and no figure displayed as text only; every image it produced is on its page (myst-nb names
   an image output's file by the SHA-256 of its bytes, so an output and the page's `<img>` are
   matched exactly); every local image a page shows exists and is not empty;
+- no cell ends in a value shown only as its repr (`PosixPath('runs/...')`), and no Markdown
+  table is left as a paragraph of pipe characters;
 - no role was left unrendered (literal `{cite}`, `{math}` …, `$$`), every citation resolved and
   links to an entry of the bibliography, and the bibliography lists every work the pages cite;
 - the results page pastes a table glued by an executed chapter for every key it names, with
@@ -275,6 +277,9 @@ def check_pages_exist(html_dir: Path, docnames: Iterable[str]) -> list[Problem]:
 
 
 PROGRESS_BAR = re.compile(r"\d+%\|[^|\n]*\|\s*\d+/\d+")  # tqdm: " 40%|████      | 4/10"
+RICH = ("text/html", "text/markdown", "text/latex", "image/png", "image/jpeg", "image/svg+xml",
+        "application/json")
+MARKDOWN_TABLE_RULE = re.compile(r"\|\s*:?-{3,}:?\s*\|")  # the |---|---| line of a table
 
 
 def check_executed(html_dir: Path, docname: str) -> list[Problem]:
@@ -307,6 +312,12 @@ def check_executed(html_dir: Path, docname: str) -> list[Problem]:
                                                  f"({data['text/plain'].strip()}): matplotlib "
                                                  f"was not on its inline backend (MPLBACKEND "
                                                  f"set?)"))
+            if output.get("output_type") == "execute_result" and not set(data) & set(RICH):
+                shown = data.get("text/plain", "")
+                shown = "".join(shown) if isinstance(shown, list) else shown
+                problems.append(Problem(docname, f"cell {c} ends in a value the page shows as "
+                                                 f"its repr ({shown.strip()[:80]}): print it, "
+                                                 f"display it, or end the cell with ';'"))
             if output.get("output_type") == "stream" and PROGRESS_BAR.search(
                     "".join(output.get("text", ""))) and not any(
                     f"cell {c} saved a progress bar" in p.message for p in problems):
@@ -392,6 +403,22 @@ def check_literals(html_dir: Path, docname: str) -> list[Problem]:
     for match in TEX_LITERAL.finditer(text):
         problems.append(Problem(docname, f"unprocessed math '{match.group(0)[:60]}' in "
                                          f"'{_context(text, match)}'"))
+    return problems
+
+
+def check_tables(html_dir: Path, docname: str) -> list[Problem]:
+    """No Markdown table left as a paragraph of pipe characters (a Markdown display object
+    that myst-nb did not render as a table: show tables with labkit.book.table)."""
+    page = page_path(html_dir, docname)
+    if not page.is_file():
+        return [Problem(docname, "page missing")]
+    problems = []
+    for paragraph in article(read_html(page)).find_all("p"):
+        text = paragraph.get_text(" ")
+        if MARKDOWN_TABLE_RULE.search(text):
+            problems.append(Problem(docname, f"a Markdown table rendered as a paragraph of pipes "
+                                             f"('{' '.join(text.split())[:80]}...'): show it "
+                                             f"with labkit.book.table"))
     return problems
 
 
@@ -489,6 +516,7 @@ def static_checks(html_dir: Path, root: Path = ROOT,
         problems += check_figures(html_dir, docname, book_images)
         problems += check_citations(html_dir, docname)
         problems += check_literals(html_dir, docname)
+        problems += check_tables(html_dir, docname)
     problems += check_bibliography(root, html_dir, present)
     results = Path(root) / "book" / "results.md"
     if "book/results" in present and results.is_file():
