@@ -69,3 +69,20 @@ def test_a_two_process_checkpoint_resumes_in_one_process(tmp_path):
     for key, value in straight["generator"].items():
         if value.is_floating_point():
             torch.testing.assert_close(resumed["generator"][key], value, rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.slow
+def test_a_chapter_runs_under_torchrun_and_rank_0_alone_writes_and_reports(tmp_path):
+    out = tmp_path / "runs"
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+           "--master_addr=127.0.0.1", f"--master_port={free_port()}", "-m", "labkit", "run",
+           "dcgan", "--profile", "smoke", "-p", "epochs=1", "-p", "data_repeats=1",
+           "-p", f"out_dir={out}"]
+    done = subprocess.run(cmd, capture_output=True, text=True, timeout=240,
+                          env={**_env(), "OMP_NUM_THREADS": "1",
+                               "LABKIT_CACHE": str(tmp_path / "cache")})
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    (run,) = out.iterdir()  # one run folder for the two processes
+    assert done.stdout.count("run folder:") == 1 and (run / "claims.json").is_file()
+    config = (run / "config.json").read_text()
+    assert '"processes": 2' in config and (run / "losses.png").is_file()

@@ -82,3 +82,26 @@ def test_papermill_reads_every_line_of_the_parameters_cell(path, caplog):
     cell = next(c for c in source if "parameters" in c.metadata.get("tags", []))
     assigned = [line for line in cell.source.splitlines() if re.match(r"^\w+\s*=", line)]
     assert len(parameters) == len(assigned) and parameters["profile"]["default"]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_the_parameters_cell_lists_exactly_the_chapters_knobs(path):
+    """The notebook's parameters and its chapter module's Config are the same list, so
+    `-p name=value` (papermill) and `labkit run -p name=value` accept the same names."""
+    from labkit import chapters
+
+    config = chapters.get(path.stem).Config
+    nb = nbformat.read(path, as_version=4)
+    cell = nb.cells[1]
+    names = [line.split("=")[0].strip() for line in cell.source.splitlines()
+             if re.match(r"^\w+\s*=", line)]
+    assert names[0] == "profile"
+    assert sorted(names[1:]) == sorted(config.names())
+    assert f"from labkit.chapters import {chapters.name_of(path.stem)}" in nb.cells[2].source
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_no_code_cell_is_longer_than_60_lines(path):
+    cells = nbformat.read(path, as_version=4).cells
+    longest = max(len(c.source.splitlines()) for c in cells if c.cell_type == "code")
+    assert longest <= 60, f"{path.name}: a code cell of {longest} lines belongs in labkit"

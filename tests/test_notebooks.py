@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import math
 from pathlib import Path
@@ -28,6 +29,12 @@ def execute(name: str, tmp_path: Path, **parameters) -> tuple[nbformat.NotebookN
 def stdout_of(nb: nbformat.NotebookNode) -> str:
     return "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
                      for o in c.get("outputs", []) if o.get("name") == "stdout")
+
+
+def html_of(nb: nbformat.NotebookNode) -> str:
+    """The HTML outputs (tables) of an executed notebook, entities decoded."""
+    return html.unescape("\n".join(o["data"]["text/html"] for c in nb.cells if c.cell_type == "code"
+                     for o in c.get("outputs", []) if "text/html" in o.get("data", {})))
 
 
 @pytest.mark.slow
@@ -57,9 +64,22 @@ def test_chapter2_smoke_run_writes_history_grids_and_throughput(smoke_run):
     text = stdout_of(nb)
     assert "profile       'smoke'" in text  # the resolved configuration was printed
     assert "Loss_D: " in text and "D(G(z)): " in text  # the tutorial-format log lines
-    assert "ln 4" in text  # the seed claims were checked against the run
     images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) >= 6
+    assert len(images) >= 8
+    # The seed's readings of its loss chart, checked against this run and recorded as data.
+    claims = {c["id"]: c for c in json.loads((run / "claims.json").read_text())}
+    assert set(claims) == {"d_loss_low", "d_loss_stable", "converging"}
+    low = claims["d_loss_low"]
+    assert low["seed_report"] == "000" and low["seeds"] == 1 and low["profile"] == "smoke"
+    assert low["verdict"] == "inconclusive"  # one training seed: never more than that
+    assert low["leaning"] == ("supported" if metrics["final_loss_d"] < math.log(4)
+                              else "refuted")
+    assert low["value"] == pytest.approx(metrics["final_loss_d"], rel=1e-6)
+    swd_change = (swd[-1]["value"] - swd[0]["value"]) / swd[0]["value"]
+    assert claims["converging"]["value"] == pytest.approx(swd_change)
+    shown = html_of(nb)
+    assert "the discriminator's loss remains low" in shown and "inconclusive" in shown
+    assert json.loads((run / "config.json").read_text())["parameters"]["epochs"] == 2
 
 
 @pytest.mark.slow
