@@ -2,7 +2,7 @@
 folder of its own, by local processes (default) or on a Slurm cluster through submitit.
 
     labkit sweep cgan --grid grid.yaml --jobs 2                 # two local processes at a time
-    labkit sweep ablations --grid notebooks/grids/06_cpu.yaml --executor slurm \\
+    labkit sweep ablations --grid labkit/chapters/grids/ablations_cpu.yaml --executor slurm \\
         --slurm-partition gpu --slurm-gpus 1 --slurm-time 60   # the same grid on a cluster
 
 Grid files and points are described in `labkit.grid`. A point is `labkit run CHAPTER` with the
@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         name = chapters.name_of(args.chapter)
         module = chapters.get(name)
         sweep_grid = grid.load_grid(args.grid)
-        points = grid.expand(sweep_grid)
+        points = grid.expand(sweep_grid, reserved=getattr(module, "RESERVED", ()))
         known = set(module.Config.names()) | {"profile"}
         unknown = sorted({k for p in points for k in p.parameters} - known)
         if unknown:
