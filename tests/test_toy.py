@@ -11,7 +11,7 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from labkit import widgets
+from labkit import runtime, widgets
 from labkit.data import (
     PointSet,
     gaussian_mixture_1d,
@@ -126,11 +126,11 @@ def test_train_gan_trains_a_toy_gan_on_points(tmp_path):
     run = train_gan(generator, discriminator, ring, config,
                     callbacks=(lambda r, e: seen.append((e, r.generate(32, seed=1).shape)),))
     assert seen == [(1, (32, 2)), (2, (32, 2))]
-    history = json.loads((run.dir / "history.json").read_text())
+    history = json.loads((run.dir.path / "history.json").read_text())
     assert len(history["loss_d"]) == 2 * 4 * 2
     assert all(math.isfinite(v) for v in history["loss_d"] + history["loss_g"])
-    assert not (run.dir / "samples").exists()  # no image grids for points
-    assert (run.dir / "checkpoints" / "last.pt").is_file()
+    assert not (run.dir.path / "samples").exists()  # no image grids for points
+    assert run.dir.checkpoint_path.is_file()
 
 
 # --------------------------------------------------------------------------- theory
@@ -241,10 +241,10 @@ def test_executor_detection_walks_up_the_process_tree(monkeypatch):
             20: (19, ["python", "-m", "ipykernel_launcher"]),
             19: (18, ["/venv/bin/python", "/venv/bin/jupyter-lab"]),
             18: (1, ["/venv/bin/python", "-m", "pytest"])}
-    monkeypatch.setattr(widgets, "_parent", lambda pid: tree.get(pid))
-    assert widgets._executor_ancestor(10) == "papermill"
-    assert widgets._executor_ancestor(20) is None  # stops at the Jupyter server
-    assert widgets._program_names(["python", "-m", "pytest", "-q"]) == ["python", "pytest"]
+    monkeypatch.setattr(runtime, "_parent", lambda pid: tree.get(pid))
+    assert runtime._executor_ancestor(10) == "papermill"
+    assert runtime._executor_ancestor(20) is None  # stops at the Jupyter server
+    assert runtime._program_names(["python", "-m", "pytest", "-q"]) == ["python", "pytest"]
 
 
 def test_ring_explorer_headless_shows_one_static_figure(capsys):
