@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import math
 import re
+import subprocess
+import sys
 
 import pytest
 import torch
@@ -378,3 +380,70 @@ def test_super_resolution_gan_adds_the_weighted_adversarial_loss(blobs, tmp_path
     # Loss_G = content + 0.5 × adversarial, and the adversarial part is -log D(G(x)) > 0.
     assert all(g > c for g, c in zip(h["loss_g"], h["loss_content"]))
     assert "\tContent: " in capsys.readouterr().out
+
+
+def test_resume_refuses_a_run_trained_with_other_settings_and_leaves_it_alone(blobs, tmp_path):
+    first = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    record = (first.dir.path / "config.json").read_text()
+    with pytest.raises(ValueError, match=r"other settings \(lr_d: 0.0002 → 0.001\)"):
+        train_gan(*tiny_gan(), blobs, epochs=2, lr_d=1e-3, out_dir=tmp_path, resume=True,
+                  **FAST)
+    assert (first.dir.path / "config.json").read_text() == record
+    assert [p.name for p in tmp_path.iterdir()] == [first.dir.name]
+
+
+def test_resume_takes_the_newest_run_with_the_same_settings(blobs, tmp_path):
+    same = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    train_gan(*tiny_gan(), blobs, epochs=1, lr_g=1e-3, out_dir=tmp_path, **FAST)  # newer, other
+    resumed = train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
+    assert resumed.dir == same.dir and resumed.metrics["epochs"] == 2
+
+
+def test_a_folder_being_trained_is_not_trained_by_a_second_process(blobs, tmp_path):
+    from labkit.train import RunDir
+    from labkit.train.rundir import RunInUse
+
+    pytest.importorskip("fcntl")
+    child = RunDir.create("run", tmp_path)
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from labkit.train import RunDir\n"
+        f"with RunDir({str(child.path)!r}).lock():\n"
+        "    print('locked', flush=True); time.sleep(30)")], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        with pytest.raises(RunInUse, match="is being trained by process"):
+            train_gan(*tiny_gan(), blobs, epochs=1, run_dir=child, **FAST)
+    finally:
+        holder.kill()
+        holder.wait()
+    train_gan(*tiny_gan(), blobs, epochs=1, run_dir=child, **FAST)  # the lock died with it
+
+
+def test_half_written_files_of_a_killed_process_are_removed_on_resume(blobs, tmp_path):
+    run = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    stale = run.dir.path / "checkpoints" / ".last.pt.123-abcd.tmp"
+    stale.write_bytes(b"half a checkpoint")
+    train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
+    assert not stale.exists()
+
+
+def test_a_saturated_run_finishes_with_a_warning_in_its_metrics(blobs, tmp_path):
+    class Rejecting(nn.Module):  # a discriminator that rejects everything, untrainable
+        def __init__(self):
+            super().__init__()
+            self.config = {"family": "rejecting"}
+            self.bias = nn.Parameter(torch.tensor(-30.0))
+
+        def forward(self, x):
+            return self.bias + 1e-3 * x.flatten(1).mean(1)
+
+    generator, _ = tiny_gan()
+    with pytest.warns(UserWarning) as caught:
+        run = train_gan(generator, Rejecting(), blobs, epochs=1, lr_d=1e-9, out_dir=tmp_path,
+                        **FAST)
+    messages = [str(w.message) for w in caught]
+    assert any("saturated: D(G(z)) stayed below 0.001" in m for m in messages)
+    metrics = json.loads((run.dir.path / "metrics.json").read_text())
+    assert metrics["status"] == "finished" and metrics["warnings"][0].startswith("saturated")
+    healthy = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    assert "warnings" not in healthy.metrics

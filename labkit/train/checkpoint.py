@@ -38,10 +38,21 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # unpickling refused or file damaged
-        raise ValueError(f"{path} is not a readable labkit checkpoint ({exc})") from exc
+        raise ValueError(f"{path} is not a readable labkit checkpoint: {_why(exc)}") from None
     if not isinstance(state, dict) or state.get("format") != FORMAT:
         raise ValueError(f"{path} is not a labkit GAN checkpoint (format {FORMAT} expected)")
     return state
+
+
+def _why(exc: Exception) -> str:
+    """Why a checkpoint did not load, in labkit's words (never PyTorch's advice to unpickle
+    the file with weights_only=False, which would run any code it holds)."""
+    if "weights only load failed" in str(exc).lower() or "weights_only" in str(exc):
+        return ("it holds Python objects other than tensors and plain data, and labkit never "
+                "unpickles those (loading them could run code from the file). Use checkpoints "
+                "that labkit wrote, or load a file you trust with torch.load yourself")
+    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return f"the file is damaged or not a PyTorch file ({type(exc).__name__}: {first[:200]})"
 
 
 def save_state(path: str | os.PathLike, *, epoch: int, networks: dict[str, nn.Module],

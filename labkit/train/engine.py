@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import statistics
 import sys
 import time
@@ -22,10 +23,11 @@ from . import checkpoint as ckpt
 from . import distributed
 from .config import TrainConfig
 from .device import amp_dtype, autocast, pick_device, use_channels_last
-from .rundir import RunDir
+from .rundir import RunDir, differences
 from .steps import Labels, discriminator_step, generator_step
 
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
+SATURATED = 1e-3  # D(G(z)) below this on every logged iteration of the last epoch
 LOG_FORMAT = ("[{epoch}/{epochs}][{i}/{iters}]\tLoss_D: {loss_d:.4f}\tLoss_G: {loss_g:.4f}\t"
               "D(x): {d_x:.4f}\tD(G(z)): {d_g_z1:.4f} / {d_g_z2:.4f}")
 
@@ -164,22 +166,52 @@ def _sample(generator: nn.Module, z: torch.Tensor, cond: tuple = ()) -> torch.Te
             buffer.copy_(value)
 
 
-def _resolve_resume(config: TrainConfig, run_dir: RunDir | None) -> RunDir | None:
-    """The run folder to resume from, or None for a fresh run."""
+# Settings a resumed run may change: how long and where it trains, how it reports.
+FREE_ON_RESUME = ("epochs", "resume", "out_dir", "progress", "log_every", "device", "compile",
+                  "checkpoint_every")
+FREE_PARAMETERS = ("epochs", "resume", "out_dir", "data_root", "device", "log_every")
+
+
+def resume_mismatch(run_dir: RunDir, config: TrainConfig, record: dict) -> list[str]:
+    """How this run's settings differ from those `run_dir` was trained with ([]: it may be
+    resumed). Epochs may grow, and where and how verbosely it runs may change."""
+    recorded = run_dir.read_config()
+    found = differences(recorded.get("train", {}), config.to_dict(), FREE_ON_RESUME)
+    if recorded.get("parameters") or record.get("parameters"):
+        found += differences(recorded.get("parameters", {}), record.get("parameters", {}),
+                             FREE_PARAMETERS)
+    return found
+
+
+def _resolve_resume(config: TrainConfig, run_dir: RunDir | None, record: dict) -> RunDir | None:
+    """The run folder to resume, or None for a fresh run. Only a run trained with the same
+    settings (but for those in FREE_ON_RESUME) is resumed; a ValueError says what differs."""
     if config.resume is False or config.resume is None:
         return None
     if run_dir is not None:  # a given folder resumes only itself
-        return run_dir if run_dir.has_checkpoint else None
-    if config.resume is True:
-        found = RunDir.latest(config.name, config.out_dir)
+        found = run_dir if run_dir.has_checkpoint else None
+    elif config.resume is True:
+        found = RunDir.latest(config.name, config.out_dir,
+                              matching=lambda r: not resume_mismatch(r, config, record))
         if found is None:
-            print(f"resume=True: no earlier '{config.name}' run with a checkpoint under "
-                  f"{config.out_dir or 'runs'}; starting a fresh run.")
-        return found
-    path = Path(config.resume)
-    found = RunDir(path.parent.parent if path.is_file() else path)
-    if not found.has_checkpoint:
-        raise FileNotFoundError(f"resume={config.resume!r}: no checkpoints/last.pt in {found}")
+            other = RunDir.latest(config.name, config.out_dir)
+            if other is None:
+                print(f"resume=True: no earlier '{config.name}' run with a checkpoint under "
+                      f"{config.out_dir or 'runs'}; starting a fresh run.")
+                return None
+            found = other  # refused below, saying what differs
+    else:
+        path = Path(config.resume)
+        found = RunDir(path.parent.parent if path.is_file() else path)
+        if not found.has_checkpoint:
+            raise FileNotFoundError(f"resume={config.resume!r}: no checkpoints/last.pt in "
+                                    f"{found}")
+    changed = resume_mismatch(found, config, record) if found is not None else []
+    if changed:
+        raise ValueError(
+            f"resume: {found} was trained with other settings ({'; '.join(changed)}). A run is "
+            "resumed only with the settings it started with (epochs may grow): set them back, "
+            "or start a fresh run with resume=False. Earlier runs are never changed.")
     return found
 
 
@@ -236,8 +268,9 @@ def train_gan(
     if config.batch_size % processes.world:
         raise ValueError(f"batch_size={config.batch_size} (the global batch) must be divisible "
                          f"by the {processes.world} processes")
+    record = record or {}
     resume_dir = distributed.broadcast(
-        _resolve_resume(config, run_dir) if processes.main else None, processes)
+        _resolve_resume(config, run_dir, record) if processes.main else None, processes)
     state = None
     if resume_dir is not None:
         state = ckpt.load(resume_dir.checkpoint_path)
@@ -281,25 +314,55 @@ def train_gan(
         amp=lambda: autocast(device, dtype),
         labels=Labels(config.real_label, config.fake_label),
         processes=processes, channels_last=channels_last)
+    with run_dir.lock() if processes.main else contextlib.nullcontext():
+        if processes.main:
+            run_dir.remove_partial_files()  # left by a process killed while writing
+        _train(run, loop, data, state, dtype, record, callbacks)
+    return run
+
+
+def _train(run: Run, loop: _Loop, data: Batches, state: dict | None,
+           dtype: torch.dtype | None, record: dict, callbacks: tuple) -> None:
+    """Restore (if resuming), then train the remaining epochs, each ending with its files."""
+    config, processes = run.config, loop.processes
     start_epoch = _restore(run, loop, state) if state is not None else 1
     if processes.main:
-        _write_config(run, data, dtype, start_epoch, processes.world, record or {})
-
+        _write_config(run, data, dtype, start_epoch, processes.world, record)
     iters = data.num_batches(config.batch_size) * config.data_repeats
     if config.max_steps_per_epoch:
         iters = min(iters, config.max_steps_per_epoch)
     for epoch in range(start_epoch, config.epochs + 1):
-        record = _train_epoch(run, loop, data, epoch, iters, callbacks)
-        run.history["epochs"].append(record)
+        run.history["epochs"].append(_train_epoch(run, loop, data, epoch, iters, callbacks))
         if processes.main:
             _end_epoch(run, loop, epoch, dtype, callbacks)
-
     if start_epoch > config.epochs:
-        print(f"{run_dir} already holds {config.epochs} epochs; nothing to train.")
-        run.metrics = run_dir.read_metrics()
-    elif processes.main and getattr(data, "images", None) is not None:
-        _save_real_vs_fake(run, data)
-    return run
+        print(f"{run.dir} already holds {config.epochs} epochs; nothing to train.")
+        run.metrics = run.dir.read_metrics()
+    elif processes.main:
+        _check_health(run)
+        if getattr(data, "images", None) is not None:
+            _save_real_vs_fake(run, data)
+
+
+def _check_health(run: Run) -> None:
+    """Warn (and record in metrics.json) when training finished but went nowhere: D rejected
+    every generated batch of the last epoch, or the generator's loss never changed."""
+    h, found = run.history, []
+    if run.task is not None and not run.task.adversarial_weight:
+        return  # pre-training without a discriminator: nothing to saturate
+    last = [j for j, e in enumerate(h["epoch"]) if e == h["epoch"][-1]]
+    if max(h["d_g_z1"][j] for j in last) < SATURATED:
+        found.append(f"saturated: D(G(z)) stayed below {SATURATED} in every logged iteration "
+                     f"of epoch {h['epoch'][-1]}: D rejects every generated batch and the "
+                     "generator learns little (try lr_d lower than lr_g, label smoothing, or "
+                     "the non-saturating loss)")
+    if max(h["loss_g"]) - min(h["loss_g"]) < 1e-6 * max(1.0, abs(h["loss_g"][0])):
+        found.append("the generator's loss did not change during the whole run: it is not "
+                     "learning (is its learning rate too small, or D frozen?)")
+    if found:
+        for warning in found:
+            warnings.warn(f"{run.dir}: {warning}", stacklevel=3)
+        run.metrics = run.dir.update_metrics(warnings=found)
 
 
 def _restore(run: Run, loop: _Loop, state: dict) -> int:

@@ -18,17 +18,29 @@ owned by `labkit.train.checkpoint`; `RunDir` says where checkpoints go.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import io
 import os
 import shutil
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from ..atomic import atomic_write, read_json, write_json
 
 COLAB_DRIVE = Path("/content/drive/MyDrive")
 CONFIG, HISTORY, METRICS, CLAIMS = "config.json", "history.json", "metrics.json", "claims.json"
+LOCK = ".lock"
+
+try:  # POSIX: an advisory lock that the system releases when its process dies
+    import fcntl
+except ImportError:  # Windows: no lock (one run per folder is then up to the user)
+    fcntl = None
+
+
+class RunInUse(RuntimeError):
+    """Another process is training in this run folder."""
 
 
 def runs_parent(out_dir: str | os.PathLike | None = None) -> Path:
@@ -67,14 +79,18 @@ class RunDir:
 
     @classmethod
     def latest(cls, name: str, out_dir: str | os.PathLike | None = None,
-               *, with_checkpoint: bool = True) -> RunDir | None:
-        """The newest run `<name>-*` under the parent (one with a checkpoint, by default)."""
+               *, with_checkpoint: bool = True,
+               matching: Callable[[RunDir], bool] | None = None) -> RunDir | None:
+        """The newest run `<name>-*` under the parent (one with a checkpoint, by default; one
+        for which `matching(run)` holds, when given)."""
         parent = runs_parent(out_dir)
         if not parent.is_dir():
             return None
         found = [cls(p) for p in parent.glob(f"{name}-*") if p.is_dir()]
         if with_checkpoint:
             found = [r for r in found if r.has_checkpoint]
+        if matching is not None:
+            found = [r for r in found if matching(r)]
         key = (lambda r: r.checkpoint_path.stat().st_mtime) if with_checkpoint else (
             lambda r: r.path.stat().st_mtime)
         return max(found, key=key, default=None)
@@ -197,6 +213,39 @@ class RunDir:
         """`<name>.json` as written by `write_table`."""
         return read_json(self.path / f"{name}.json")
 
+    @contextlib.contextmanager
+    def lock(self) -> Iterator[None]:
+        """Hold this folder for one training process: a second process that tries while the
+        first trains gets RunInUse (the lock dies with its process, even on kill -9)."""
+        self.path.mkdir(parents=True, exist_ok=True)
+        with open(self.path / LOCK, "a+") as handle:
+            if fcntl is not None:
+                try:
+                    fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                except BlockingIOError:
+                    handle.seek(0)
+                    holder = handle.read().strip() or "another process"
+                    raise RunInUse(f"{self.path} is being trained by {holder}; wait for it to "
+                                   "finish, or start a fresh run (resume=False)") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"process {os.getpid()}")
+            handle.flush()
+            try:
+                yield
+            finally:
+                if fcntl is not None:
+                    fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def remove_partial_files(self) -> list[Path]:
+        """Delete temporary files that a killed process left half-written (an atomic write
+        that never reached its rename); call it holding the lock. Returns what it removed."""
+        partial = [p for folder in (self.path, self.path / "checkpoints", self.path / "samples")
+                   for p in folder.glob(".*.tmp")]
+        for path in partial:
+            path.unlink(missing_ok=True)
+        return partial
+
     def keep_best(self) -> Path:
         """Copy checkpoints/last.pt to checkpoints/best.pt, atomically."""
         source = self.checkpoint_path
@@ -210,3 +259,19 @@ class RunDir:
 def _csv_cell(value):
     """A CSV cell: containers as compact text, everything else as is."""
     return " ".join(map(str, value)) if isinstance(value, (list, tuple)) else value
+
+
+def differences(recorded: dict, current: dict, ignore: tuple[str, ...] = ()) -> list[str]:
+    """'key: recorded → current' for each setting that differs (keys in `ignore` skipped)."""
+    keys = sorted((set(recorded) | set(current)) - set(ignore))
+    return [f"{k}: {recorded.get(k)!r} → {current.get(k)!r}" for k in keys
+            if _comparable(recorded.get(k)) != _comparable(current.get(k))]
+
+
+def _comparable(value):
+    """Tuples and lists compare equal (JSON turns tuples into lists); ints equal floats."""
+    if isinstance(value, (list, tuple)):
+        return [_comparable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items()}
+    return value
