@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 from PIL import Image
 
-from labkit import profiles
+from labkit.chapters import srgan as chapter5
 from labkit.data import (
     DatasetNotFoundError,
     ImageSet,
@@ -33,6 +33,7 @@ from labkit.models import (
     tiled_upscale,
 )
 from labkit.models.srgan import LAB_D_BLOCKS, dense_parameters
+from labkit.pixels import to_signed
 from labkit.train import Labels, TrainConfig, checkpoint, discriminator_step, train_gan
 from labkit.train.engine import SuperResolution
 from labkit.widgets import before_after, split_view
@@ -260,7 +261,7 @@ def test_benchmark_folders_in_their_usual_layouts(tmp_path):
 
 def test_bicubic_downscale_is_matlab_imresize_quantised():
     hr = torch.randint(0, 256, (2, 3, 16, 16), dtype=torch.uint8)
-    small = bicubic_downscale(hr.float() / 127.5 - 1, 4)
+    small = bicubic_downscale(to_signed(hr), 4)
     assert small.shape == (2, 3, 4, 4)
     levels = (small + 1) * 127.5
     assert torch.allclose(levels, levels.round(), atol=1e-4)
@@ -273,12 +274,13 @@ def test_bicubic_downscale_is_matlab_imresize_quantised():
 
 @pytest.mark.parametrize("name", ["smoke", "cpu", "full"])
 def test_srgan_profiles_resolve(name):
-    cfg = profiles.resolve("srgan", name)
+    cfg = chapter5.Config.resolve(name)
     assert cfg.scale == 4 and cfg.adversarial_weight == 1e-3
     TrainConfig.from_profile(cfg, name="srresnet", epochs=cfg.pretrain_epochs,
                              lr_g=cfg.lr_pretrain)
+    chapter5.stage_config(cfg, "srresnet")
     assert (cfg.content == "mse") == (name != "full")
-    assert profiles.resolve("srgan", name, vgg_weights="/w.pth").vgg_weights == "/w.pth"
+    assert chapter5.Config.resolve(name, vgg_weights="/w.pth").vgg_weights == "/w.pth"
 
 
 def test_before_after_slider_and_its_static_fallback():

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import torch
 
+from ..pixels import to_signed
 from .decode import decode_many, list_images, open_image
 from .errors import DatasetNotFoundError
 from .folders import DIV2K_FOLDERS, DIV2K_STEPS, DIV2K_URL
@@ -119,4 +120,4 @@ def bicubic_downscale(images: torch.Tensor, scale: int, *, quantise: bool = True
     if images.dtype == torch.uint8 or not quantise:
         return small
     levels = torch.floor((small + 1) * 127.5 + 0.5).clamp_(0, 255)
-    return levels / 127.5 - 1
+    return to_signed(levels)
