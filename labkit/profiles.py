@@ -17,8 +17,10 @@ available, else `cpu`.
 
 from __future__ import annotations
 
+import ast
 import copy
 import dataclasses
+import difflib
 import os
 import types
 import typing
@@ -90,8 +92,7 @@ class ChapterConfig:
         known = cls.names()
         unknown = sorted(set(params) - set(known))
         if unknown:
-            raise ValueError(f"unknown parameter(s) {unknown} for {cls.__module__}; "
-                             f"known: {sorted(known)}")
+            raise ValueError(_unknown(unknown, known, cls.__module__))
         values = cls.defaults(name)
         hints = typing.get_type_hints(cls)
         by_name = {f.name: f for f in dataclasses.fields(cls)}
@@ -101,6 +102,17 @@ class ChapterConfig:
         config = cls(profile=name, **values)
         config.validate()
         return config
+
+    @classmethod
+    def from_notebook(cls, profile: str, namespace: dict):
+        """The configuration of a notebook run: its parameters read from the notebook's
+        globals, as `resolve` reads them; a name that papermill injected (`-p name value`) but
+        that is no parameter — a misspelling such as `-p epcohs 3` — is an error too."""
+        injected = injected_parameters(namespace.get("In", []))
+        unknown = sorted(set(injected) - set(cls.names()) - {"profile"})
+        if unknown:
+            raise ValueError(_unknown(unknown, cls.names(), cls.__module__))
+        return cls.resolve(profile, **{k: namespace.get(k) for k in cls.names()})
 
     def validate(self) -> None:
         """Checks across parameters; a chapter overrides this (raise ValueError)."""
@@ -136,6 +148,26 @@ class ChapterConfig:
             print(f"{key:<{width}}  {value!r}{mark}")
         if changed:
             print(f"(* set by hand; the rest are the {self.profile!r} profile's values)")
+
+
+def injected_parameters(history: list[str]) -> list[str]:
+    """The names papermill assigned in the cell it injects ("# Parameters" first), found in
+    IPython's input history `In`."""
+    names = []
+    for source in history:
+        if isinstance(source, str) and source.lstrip().startswith("# Parameters"):
+            tree = ast.parse(source)
+            names += [t.id for node in tree.body if isinstance(node, ast.Assign)
+                      for t in node.targets if isinstance(t, ast.Name)]
+    return names
+
+
+def _unknown(unknown: list[str], known, where: str) -> str:
+    """The error for parameters a chapter does not have, with the closest names."""
+    hints = [f"{name!r} (did you mean {close[0]!r}?)"
+             if (close := difflib.get_close_matches(name, known, n=1)) else repr(name)
+             for name in unknown]
+    return (f"unknown parameter(s) {', '.join(hints)} for {where}; known: {sorted(known)}")
 
 
 def _checked(key: str, value, hint, meta: dict):

@@ -46,7 +46,7 @@ def test_run_trains_the_chapter_with_typed_parameters_and_its_seed(tmp_path, mon
     (["run", "dcgan", "--profile", "smoke", "-p", "epochs=many"],
      "labkit run: error: parameter epochs='many' should be int"),
     (["run", "dcgan", "--profile", "smoke", "-p", "epcohs=3"],
-     "labkit run: error: unknown parameter(s) ['epcohs']"),
+     "labkit run: error: unknown parameter(s) 'epcohs' (did you mean 'epochs'?)"),
     (["run", "dcgan", "-p", "epochs"], "labkit run: error: -p 'epochs': expected KEY=VALUE"),
     (["run", "nine"], "labkit run: error: unknown chapter 'nine'; choose one of: 1 theory"),
     (["run", "dcgan", "--profile", "fast"], "labkit run: error: unknown profile 'fast'"),

@@ -90,6 +90,14 @@ def test_chapter2_rejects_a_bad_parameter_before_training(tmp_path):
 
 
 @pytest.mark.slow
+def test_chapter2_refuses_a_misspelled_parameter_instead_of_ignoring_it(tmp_path):
+    with pytest.raises(papermill.PapermillExecutionError,
+                       match=r"'epcohs' \(did you mean 'epochs'\?\)"):
+        execute("02_dcgan_celeba.ipynb", tmp_path, profile="smoke", epcohs=3)
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.slow
 def test_chapter2_fid_without_inception_weights_fails_before_training(tmp_path, monkeypatch):
     monkeypatch.setenv("LABKIT_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
     with pytest.raises(papermill.PapermillExecutionError, match="LABKIT_INCEPTION_WEIGHTS"):

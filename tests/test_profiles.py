@@ -61,7 +61,8 @@ def test_ints_are_accepted_for_floats():
     ({"metric": "is"}, r"metric='is': allowed values are \['swd', 'fid'\]"),
     ({"sizes": [32, 100]}, r"sizes=\[32, 100\]: allowed values"),
     ({"sizes": "32"}, r"sizes='32' should be a list of int"),
-    ({"colour": True}, r"unknown parameter\(s\) \['colour'\]"),
+    ({"colour": True}, r"unknown parameter\(s\) 'colour' for"),
+    ({"epohcs": 3}, r"unknown parameter\(s\) 'epohcs' \(did you mean 'epochs'\?\)"),
     ({"device": "tpu"}, r"device='tpu'"),
     ({"metric": "fid", "epochs": 1}, r"metric='fid' needs epochs >= 2"),
 ])
@@ -97,3 +98,17 @@ def test_every_chapter_config_resolves_at_every_profile():
         for profile in profiles.PROFILES:
             cfg = config.resolve(profile)
             assert cfg.profile == profile and set(config.names()) <= set(cfg.to_dict())
+
+
+def test_a_misspelled_notebook_parameter_is_refused_not_ignored():
+    """papermill injects `-p epcohs 3` as a cell of assignments headed "# Parameters"; IPython
+    keeps it in `In`. A name there that is no parameter stops the run."""
+    injected = '# Parameters\nprofile = "smoke"\nepcohs = 3\n'
+    namespace = {"In": ["", "profile = 'auto'\nepochs = None", injected], "epochs": None,
+                 "epcohs": 3, "profile": "smoke"}
+    with pytest.raises(ValueError, match=r"'epcohs' \(did you mean 'epochs'\?\)"):
+        Toy.from_notebook("smoke", namespace)
+    namespace["In"][2] = '# Parameters\nprofile = "smoke"\nepochs = 3\n'
+    namespace["epochs"] = 3
+    assert Toy.from_notebook("smoke", namespace).epochs == 3
+    assert Toy.from_notebook("cpu", {"epochs": None, "steps": 9}).epochs == 5  # no history
