@@ -160,6 +160,38 @@ def test_emnist_is_upright_with_balanced_classes(data_root: Path) -> None:
     assert only_a.images.shape == (1, 3, 32, 32) and only_a.labels.tolist() == [10]
 
 
+@pytest.mark.parametrize("damage", ["truncated", "truncated gzip", "wrong magic",
+                                    "header only"])
+def test_damaged_idx_files_are_errors_that_name_the_file(data_root: Path, damage: str) -> None:
+    write_emnist(data_root)
+    raw = data_root / "EMNIST" / "raw"
+    gz = raw / "emnist-balanced-train-images-idx3-ubyte.gz"
+    plain = raw / "emnist-balanced-test-images-idx3-ubyte"
+    if damage == "truncated gzip":
+        gz.write_bytes(gz.read_bytes()[:-40])
+        target, split, message = gz, "balanced", "is damaged or cut short"
+    else:
+        data = plain.read_bytes()
+        cut = {"truncated": data[:-100], "wrong magic": b"\x1f\x8b" + data[2:],
+               "header only": data[:10]}[damage]
+        plain.write_bytes(cut)
+        target, split = plain, "balanced-test"
+        message = {"truncated": "cut short", "wrong magic": "is not a uint8 idx file",
+                   "header only": "ends inside its header"}[damage]
+    with pytest.raises(ValueError, match=message) as error:
+        load("emnist", split=split)
+    assert str(target) in str(error.value)
+
+
+def test_labels_outside_the_split_are_an_error(data_root: Path) -> None:
+    write_emnist(data_root)
+    raw = data_root / "EMNIST" / "raw"
+    write_idx(raw / "emnist-balanced-test-labels-idx1-ubyte", np.array([10, 1, 61]), False)
+    with pytest.raises(ValueError, match=r"labels from 1 to 61, but the balanced split has "
+                                         r"labels 0 to 46"):
+        load("emnist", split="balanced-test")
+
+
 # --- CelebA -------------------------------------------------------------------------------------
 
 

@@ -9,6 +9,7 @@ training part, ``"balanced-test"`` the test part. Plain ``"train"`` / ``"test"``
 from __future__ import annotations
 
 import gzip
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -53,14 +54,29 @@ def classes(split: str) -> list[str]:
 
 
 def read_idx(path: Path) -> np.ndarray:
-    """An idx file (uint8 data, big-endian header; plain or ``.gz``) as a numpy array."""
+    """An idx file (uint8 data, big-endian header; plain or ``.gz``) as a numpy array; a
+    ValueError names the file when it is not one, or is cut short."""
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as file:
-        data = file.read()
-    if data[:2] != b"\0\0" or data[2] != 0x08:
-        raise ValueError(f"{path} is not a uint8 idx file")
+    try:
+        with opener(path, "rb") as file:
+            data = file.read()
+    except (EOFError, OSError, zlib.error) as error:  # a gzip stream cut short or damaged
+        raise ValueError(f"{path} is damaged or cut short ({type(error).__name__}: {error}); "
+                         "download it again") from None
+    if len(data) < 4 or data[:2] != b"\0\0" or data[2] != 0x08:
+        raise ValueError(f"{path} is not a uint8 idx file (its first bytes are {data[:4]!r}, "
+                         "an idx file starts with 00 00 08); download it again")
     ndim = data[3]
+    if len(data) < 4 + 4 * ndim:
+        raise ValueError(f"{path} is cut short: it ends inside its header; download it again")
     shape = np.frombuffer(data, dtype=">i4", count=ndim, offset=4)
+    expected = int(np.prod(shape))
+    found = len(data) - 4 - 4 * ndim
+    if found != expected:
+        raise ValueError(f"{path} holds {found:,} bytes of data where its header "
+                         f"{tuple(int(n) for n in shape)} says {expected:,}: the file is "
+                         f"{'cut short' if found < expected else 'longer than it says'}; "
+                         "download it again")
     return np.frombuffer(data, dtype=np.uint8, offset=4 + 4 * ndim).reshape(shape)
 
 
@@ -74,6 +90,12 @@ def _file(raw: Path, variant: str, part: str, kind: str) -> Path | None:
 
 def _decode(request: Request, images_file: Path, labels_file: Path) -> tuple[torch.Tensor, ...]:
     labels = read_idx(labels_file).astype(np.int64)
+    names = classes(request.split)
+    low, high = int(names[0] == "N/A"), len(names) - 1  # letters: 1..26 ("N/A" is unused 0)
+    if len(labels) and (labels.min() < low or labels.max() > high):
+        raise ValueError(f"{labels_file} holds labels from {labels.min()} to {labels.max()}, "
+                         f"but the {parse_split(request.split)[0]} split has labels {low} to "
+                         f"{high}: the labels file belongs to another split or is damaged")
     keep = select(labels, request, len(labels))
     glyphs = read_idx(images_file)[keep].transpose(0, 2, 1)  # stored transposed: make upright
     images = resize_arrays(glyphs, request.image_size, request.mode)
