@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import gzip
+import io
 import os
 import pickle
 import struct
@@ -292,6 +293,28 @@ def test_folder_with_nothing_readable_names_the_folder(data_root: Path, tmp_path
     (folder / "x.png").write_bytes(b"garbage")
     with pytest.warns(UserWarning), pytest.raises(RuntimeError, match=str(folder)):
         load("folder", root=folder)
+
+
+def test_bad_files_are_skipped_with_one_warning_and_subset_counts_readable_images(
+        data_root: Path, tmp_path: Path) -> None:
+    folder = tmp_path / "mixed"
+    for i in range(6):
+        save_image(folder / f"good_{i}.png", solid((10 * i, 0, 0)))
+    whole = io.BytesIO()
+    Image.fromarray(RNG.integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(whole, "JPEG")
+    (folder / "a_truncated.jpg").write_bytes(whole.getvalue()[:200])
+    (folder / "b_empty.png").write_bytes(b"")
+    (folder / "c_text.jpg").write_text("a text file with an image's name")
+    (folder / "d_corrupt.png").write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    with warnings.catch_warnings(record=True) as record:
+        warnings.simplefilter("always")
+        some = load("folder", root=folder, image_size=16, subset=4)
+    (message,) = unreadable_warnings(record)
+    assert "4 unreadable" in message and str(folder) in message
+    assert all(n in message for n in ("a_truncated.jpg", "b_empty.png", "c_text.jpg",
+                                      "d_corrupt.png"))
+    assert len(some) == 4  # four readable images, reached past the four unreadable ones
+    assert some.images[:, 0, 5, 5].tolist() == [0, 10, 20, 30]
 
 
 def test_anime_and_div2k_folders(data_root: Path) -> None:

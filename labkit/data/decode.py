@@ -44,8 +44,9 @@ def _folder(files: Sequence[Path]) -> str:
 
 
 def _warn_skipped(failed: list[Path]) -> None:
-    names = ", ".join(p.name for p in failed[:3]) + (", ..." if len(failed) > 3 else "")
-    warnings.warn(f"skipped {len(failed)} unreadable image file(s): {names}", stacklevel=3)
+    names = ", ".join(p.name for p in failed[:10]) + (", ..." if len(failed) > 10 else "")
+    warnings.warn(f"skipped {len(failed)} unreadable image file(s) in {_folder(failed)} "
+                  f"(empty, cut short, or not an image): {names}", stacklevel=3)
 
 
 def decode_many(files: Sequence[Path], read: Callable[[int], T]) -> list[T | None]:
@@ -81,6 +82,38 @@ def decode_files(files: Sequence[Path], size: int, mode: str) -> tuple[torch.Ten
     if len(kept) < len(files):
         images = images[torch.from_numpy(kept)].contiguous()
     return images, kept
+
+
+def decode_first(files: Sequence[Path], count: int | None, size: int, mode: str
+                 ) -> torch.Tensor:
+    """The first ``count`` *readable* files (all when None), decoded like `decode_files`:
+    files that fail to decode are skipped and the next ones read in their place."""
+    if count is None or count >= len(files):
+        return decode_files(files, size, mode)[0]
+    parts, start, failed = [], 0, []
+    while start < len(files) and sum(len(p) for p in parts) < count:
+        wanted = count - sum(len(p) for p in parts)
+        batch = list(files[start:start + wanted])
+        with warnings.catch_warnings(record=True):  # one warning for all of them, below
+            warnings.simplefilter("always")
+            try:
+                images, kept = decode_files(batch, size, mode)
+            except RuntimeError:  # none of this batch is readable: try the next files
+                images, kept = images_none(size, mode), np.array([], dtype=np.int64)
+        failed += [f for i, f in enumerate(batch) if i not in set(kept.tolist())]
+        parts.append(images)
+        start += len(batch)
+    if failed:
+        _warn_skipped(failed)
+    found = torch.cat(parts)
+    if not len(found):
+        raise RuntimeError(f"none of the {len(files)} image files in {_folder(files)} is readable")
+    return found
+
+
+def images_none(size: int, mode: str) -> torch.Tensor:
+    """An empty N×C×H×W uint8 batch (N = 0)."""
+    return torch.empty((0, 1 if mode == "L" else 3, size, size), dtype=torch.uint8)
 
 
 def decode_crops(

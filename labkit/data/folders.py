@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .decode import decode_crops, decode_files, list_images
+from .decode import decode_crops, decode_first, list_images
 from .errors import DatasetNotFoundError, download_or_explain
 from .source import Request, Source
 from .transforms import CROPS, RESIZE
@@ -39,11 +39,10 @@ DIV2K_CROPS_PER_IMAGE = 16
 
 
 def _folder_source(request: Request, folder: Path, files: list[Path]) -> Source:
-    files = files[: request.subset]
-    size, mode = request.image_size, request.mode
+    size, mode, subset = request.image_size, request.mode, request.subset
     return Source(
-        files=files,
-        decode=lambda: (decode_files(files, size, mode)[0], None),
+        files=files,  # the cache's fingerprint: a subset may reach past unreadable files
+        decode=lambda: (decode_first(files, subset, size, mode), None),
         transform=RESIZE,
         base=folder,
     )
