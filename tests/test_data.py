@@ -415,13 +415,13 @@ def test_cache_reuses_rebuilds_on_change_and_survives_corruption(
     for i in range(3):
         save_image(folder / f"{i}.png", solid((i * 40, 0, 0)))
     calls = []
-    real_decode = folders.decode_files
+    real_decode = folders.decode_first
 
     def counting_decode(*args, **kwargs):
         calls.append(1)
         return real_decode(*args, **kwargs)
 
-    monkeypatch.setattr(folders, "decode_files", counting_decode)
+    monkeypatch.setattr(folders, "decode_first", counting_decode)
     first = load("folder", root=folder, image_size=8)
     again = load("folder", root=folder, image_size=8)
     assert len(calls) == 1 and torch.equal(first.images, again.images)
