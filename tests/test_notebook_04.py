@@ -1,4 +1,5 @@
-"""Chapter 4 (conditional GAN): its profiles, its class/seed picker, and a headless smoke run."""
+"""Chapter 4 (conditional GAN): its parameters, its class/seed picker, the notebook's smoke run
+and `labkit run cgan`, checked on what they wrote to the run folder."""
 
 from __future__ import annotations
 
@@ -8,42 +9,130 @@ import math
 from pathlib import Path
 
 import nbformat
+import numpy as np
 import pytest
 from matplotlib.figure import Figure
 from PIL import Image
 
-from labkit import profiles
+from labkit.chapters import cgan as chapter
+from labkit.cli import main
 from labkit.widgets import class_picker
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_cgan_emnist.ipynb"
-REPORT_OPTIMISER = {"batch_size": 128, "lr_d": 3e-4, "lr_g": 2e-4, "beta1": 0.9}
-
-
-def notebook_cell(nb: nbformat.NotebookNode, marker: str) -> str:
-    """The source of the first code cell containing `marker`."""
-    return next(c.source for c in nb.cells if c.cell_type == "code" and marker in c.source)
+CLAIMS = {"more_epochs", "d_tells_fakes_apart", "g_loss_above_1", "smoothing_would_help"}
+FIGURES = ("class_accuracy.png", "class_accuracy_per_class.png", "confusion_matrix.png",
+           "rows_per_class.png", "same_z_all_classes.png", "label_interpolation.png",
+           "ten_random_labels.png", "losses.png", "probabilities.png", "real_vs_fake.png")
 
 
 def test_parameters_cell_exposes_exactly_the_chapter_knobs():
     nb = nbformat.read(NOTEBOOK, as_version=4)
     tree = ast.parse(nb.cells[1].source)
     names = [t.id for node in tree.body for t in node.targets]
-    assert names[0] == "profile" and set(names[1:]) == set(profiles.knobs("cgan"))
+    assert names[0] == "profile" and sorted(names[1:]) == sorted(chapter.Config.names())
+    assert "chapter.Config.resolve(profile" in nb.cells[2].source
 
 
-def test_full_profile_is_the_report_and_cpu_changes_only_the_optimiser():
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    source = notebook_cell(nb, "SEED_SETTINGS = ")
-    line = next(s for s in source.splitlines() if s.startswith("SEED_SETTINGS = "))
-    assert ast.literal_eval(line.split("=", 1)[1].strip()) == REPORT_OPTIMISER
-    full, cpu = profiles.resolve("cgan", "full"), profiles.resolve("cgan", "cpu")
-    assert {k: full[k] for k in REPORT_OPTIMISER} == REPORT_OPTIMISER and full.seed_settings
-    assert (full.dataset, full.split, full.subset, full.epochs) == ("emnist", "balanced",
-                                                                     12_800, 100)
-    assert {k: cpu[k] for k in REPORT_OPTIMISER} == {"batch_size": 64, "lr_d": 2e-4,
-                                                     "lr_g": 2e-4, "beta1": 0.5}
-    assert (cpu.dataset, cpu.image_size, cpu.seed_settings) == ("digits", 28, False)
-    assert profiles.resolve("cgan", "cpu", seed_settings=True).seed_settings is True
+def test_no_verdict_or_bookkeeping_is_left_in_the_notebook():
+    code = "\n".join(c.source for c in nbformat.read(NOTEBOOK, as_version=4).cells
+                     if c.cell_type == "code")
+    for leftover in ("write_json", "metrics.json", "SEED_SETTINGS =", "Markdown(", "def "):
+        assert leftover not in code, leftover
+
+
+@pytest.mark.slow
+def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
+    nb, runs, _ = smoke_run(NOTEBOOK.name)
+    (folder,) = runs.iterdir()
+
+    config = json.loads((folder / "config.json").read_text())
+    assert config["chapter"] == "cgan" and config["parameters"]["epochs"] == 2
+    history = json.loads((folder / "history.json").read_text())
+    assert all(math.isfinite(v) for k in ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
+               for v in history[k])
+    records = history["metrics"]["class_accuracy"]
+    assert [r["epoch"] for r in records] == [1, 2]
+    assert all(len(r["extra"]["per_class"]) == 10 for r in records)
+
+    table = json.loads((folder / "class_accuracy.json").read_text())
+    assert [row["class"] for row in table["rows"]] == [str(d) for d in range(10)]
+    for row in table["rows"]:
+        for name in ("real held-out", "final", "final_eval_mode", "best"):
+            assert 0 <= row[name] <= 1, (row, name)
+    assert (folder / "class_accuracy.csv").read_text().startswith("class,real held-out,final,")
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["status"] == "finished"
+    assert metrics["class_accuracy_final"] == table["overall"]["final"]
+    assert metrics["class_accuracy_best"] == table["overall"]["best"]
+    assert metrics["class_accuracy_final"] == pytest.approx(
+        np.mean([row["final"] for row in table["rows"]]))  # the same count per class
+    assert metrics["class_accuracy_best_epoch"] == metrics["metric_class_accuracy_best_epoch"]
+    worst = min(table["rows"], key=lambda row: row["final"])
+    assert metrics["class_accuracy_worst"] == worst["final"]
+    assert metrics["classifier_accuracy"] == table["classifier_held_out_accuracy"]
+    reached = next((r for r in records if r["value"] >= 0.9), None)
+    assert metrics["step_reaching_0_9"] == (reached and 10 * reached["epoch"])  # 10 steps/epoch
+    assert metrics["same_class_spread_ratio"] > 0
+    assert all(0 <= metrics[f"d_accepts_{k}"] <= 1 for k in ("real", "wrong_label", "fake"))
+
+    claims = {c["id"]: c for c in json.loads((folder / "claims.json").read_text())}
+    assert set(claims) == CLAIMS
+    for claim in claims.values():
+        assert (claim["seed_report"], claim["seeds"], claim["profile"], claim["chapter"]) == (
+            "003", 1, "smoke", "cgan")
+        assert claim["verdict"] == "inconclusive"  # one training seed: never more than that
+    fakes = claims["d_tells_fakes_apart"]
+    assert fakes["value"] == metrics["d_accepts_fake"]
+    assert fakes["leaning"] == ("supported" if fakes["value"] < 0.1 else "refuted")
+    lowest = min(np.mean([g for g, e in zip(history["loss_g"], history["epoch"]) if e == epoch])
+                 for epoch in (1, 2))
+    assert claims["g_loss_above_1"]["value"] == pytest.approx(lowest)
+    assert claims["g_loss_above_1"]["leaning"] == ("supported" if lowest > 1 else "refuted")
+    if reached is None:  # 20 steps, far fewer than the report's 10,000: nothing to lean to
+        assert claims["more_epochs"]["leaning"] is None and "20 steps" in claims[
+            "more_epochs"]["why"]
+    assert claims["smoothing_would_help"]["value"] is None
+    assert claims["smoothing_would_help"]["why"].startswith("not tested")
+
+    assert (folder / "checkpoints" / "best.pt").is_file()
+    with Image.open(folder / "samples" / "epoch_002.png") as grid:
+        assert grid.width == 2 + 10 * (28 + 2)  # one column per class
+    for figure in FIGURES:
+        with Image.open(folder / figure) as image:
+            assert image.width > 100, figure
+
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
+    text = "\n".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    assert "Static figure instead of the interactive widget" in text
+    assert chapter.SMOKE_NOTE in text and "Loss_D: " in text
+    shown = "\n".join(o["data"]["text/html"] for o in outputs if "text/html" in o.get("data", {}))
+    assert "186,689" in shown and "2,230,865" in shown and "DIFFERENT" not in shown
+    assert "the generator loss did not go below 1" in shown and "inconclusive" in shown
+    for output in outputs:  # no stray repr (a Path, a dict...) as a cell's value
+        if output["output_type"] == "execute_result":
+            assert {"image/png", "text/html"} & set(output["data"]), output["data"]
+        assert "PosixPath" not in output.get("data", {}).get("text/plain", "")
+    glued = {o.get("metadata", {}).get("scrapbook", {}).get("name") for o in outputs}
+    assert {"ch4_summary", "ch4_claims"} <= glued
+    assert sum("image/png" in o.get("data", {}) for o in outputs) >= 11
+
+
+@pytest.mark.slow
+def test_labkit_run_cgan_writes_the_run_folder_and_claims(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
+    main(["run", "cgan", "--profile", "smoke", "-p", "epochs=1", "-p", "eval_per_class=2",
+          "-p", f"out_dir={tmp_path / 'runs'}"])
+    (folder,) = (tmp_path / "runs").iterdir()
+    assert folder.name.startswith("cgan-")
+    claims = json.loads((folder / "claims.json").read_text())
+    assert {c["id"] for c in claims} == CLAIMS
+    metrics = json.loads((folder / "metrics.json").read_text())
+    assert metrics["epochs"] == 1 and 0 <= metrics["class_accuracy_final"] <= 1
+    assert json.loads((folder / "class_accuracy.json").read_text())["samples_per_class"] == 4
+    for figure in FIGURES:
+        assert (folder / figure).is_file(), figure
+    out = capsys.readouterr().out
+    assert f"run folder: {folder}" in out and "claim more_epochs: inconclusive" in out
 
 
 def test_class_picker_headless_draws_the_default_once(capsys):
@@ -73,46 +162,3 @@ def test_class_picker_interactive_redraws_when_class_or_seed_changes():
     box.seed.value = 42
     assert calls == [(1, 3), (2, 3), (2, 42)]
     assert box.seed.max == 50
-
-
-@pytest.mark.slow
-def test_chapter4_smoke_run_records_class_accuracy_and_best_checkpoint(smoke_run):
-    nb, runs, _ = smoke_run(NOTEBOOK.name)
-    (run,) = runs.iterdir()
-
-    history = json.loads((run / "history.json").read_text())
-    assert len(history["loss_d"]) > 0
-    assert all(math.isfinite(v) for k in ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
-               for v in history[k])
-    records = history["metrics"]["class_accuracy"]
-    assert [r["epoch"] for r in records] == [1, 2]
-    assert all(len(r["extra"]["per_class"]) == 10 for r in records)
-
-    accuracy = json.loads((run / "class_accuracy.json").read_text())
-    assert accuracy["classes"] == [str(d) for d in range(10)]
-    for name in ("final", "final_eval_mode", "best"):
-        per_class = accuracy[name]["per_class"]
-        assert sorted(per_class) == accuracy["classes"]
-        assert all(0 <= v <= 1 for v in per_class.values())
-        assert 0 <= accuracy[name]["value"] <= 1
-    assert 0 <= accuracy["classifier_held_out_accuracy"] <= 1
-    metrics = json.loads((run / "metrics.json").read_text())
-    assert metrics["class_accuracy_final"] == accuracy["final"]["value"]
-    assert metrics["metric_class_accuracy_best_epoch"] in (1, 2)
-
-    assert (run / "checkpoints" / "best.pt").is_file()
-    with Image.open(run / "samples" / "epoch_002.png") as grid:
-        assert grid.width == 2 + 10 * (28 + 2)  # one column per class
-    for figure in ("class_accuracy.png", "class_accuracy_per_class.png", "confusion_matrix.png",
-                   "rows_per_class.png", "same_z_all_classes.png", "label_interpolation.png",
-                   "losses.png", "probabilities.png"):
-        assert (run / figure).is_file(), figure
-
-    text = "\n".join(o.get("text", "") for c in nb.cells if c.cell_type == "code"
-                     for o in c.get("outputs", []) if o.get("name") == "stdout")
-    assert "186,689" in text and "2,230,865" in text and "(DIFFERENT)" not in text
-    assert "Static figure instead of the interactive widget" in text
-    assert "too few for the class accuracy" in text  # smoke says its accuracy means nothing
-    assert "ln 4" in text and "Loss_D: " in text
-    images = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
-    assert len(images) >= 6
