@@ -146,13 +146,11 @@ def table(claims: Sequence[Claim], caption: str | None = None):
     return html_table(rows(claims), caption=caption)
 
 
-def show(claims: Sequence[Claim], caption: str | None = None):
-    """Display the claims' table (in a notebook); returns it."""
+def show(claims: Sequence[Claim], caption: str | None = None) -> None:
+    """Display the claims' table in a notebook (once: nothing is returned to display again)."""
     from IPython.display import display
 
-    shown = table(claims, caption)
-    display(shown)
-    return shown
+    display(table(claims, caption))
 
 
 def _finite(x: float) -> float | None:

@@ -76,7 +76,8 @@ def run_row(run: RunDir) -> dict:
 
 
 def _empty_facts() -> dict:
-    return {"metric": None, "curve": {}, "scalars": {}, "claims": {}, "status": "unknown"}
+    return {"metric": None, "mode": "min", "curve": {}, "scalars": {}, "claims": {},
+            "status": "unknown"}
 
 
 def run_facts(run: RunDir) -> dict:
@@ -86,7 +87,8 @@ def run_facts(run: RunDir) -> dict:
     recorded = run.read_history().get("metrics", {})
     name = metrics.get("curve_metric") or next(iter(recorded), None)
     values = evaluated_curve({"metrics": recorded}, name) if name else {}
-    facts = {"metric": name, "curve": {int(e): v for e, v in values.items() if v is not None},
+    facts = {"metric": name, "mode": metrics.get(f"metric_{name}_mode", "min"),
+             "curve": {int(e): v for e, v in values.items() if v is not None},
              "scalars": _scalars(metrics),
              "claims": {c["id"]: c["verdict"] for c in run.read_claims()}}
     for child in run.children():
@@ -126,6 +128,7 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
             "setting": setting, "params": runs[0]["params"],
             "grids": list(dict.fromkeys(g for r in runs for g in r["grids"])),
             "metric": next((r["metric"] for r in runs if r["metric"]), None),
+            "mode": next((r["mode"] for r in runs if r["metric"]), "min"),
             "seeds": sorted(r["seed"] for r in runs if r["seed"] is not None),
             "runs": len(runs),
             **{s: sum(r["status"] == s for r in runs) for s in ("finished", "diverged",
@@ -220,7 +223,8 @@ def curves(settings: Sequence[dict]) -> dict[str, dict]:
 
 @dataclass
 class Comparison:
-    """Setting a against setting b at one epoch each (lower metric is better)."""
+    """Setting a against setting b at one epoch each (by the metric's mode: lower is better
+    unless the metric's mode is "max")."""
 
     epoch: int
     epoch_b: int
@@ -232,19 +236,22 @@ class Comparison:
 
 def compare(a: dict | None, b: dict | None, epoch: int, *,
             epoch_b: int | None = None) -> Comparison:
-    """Is a's metric at `epoch` lower than b's (at `epoch_b`, default the same epoch)? "a better"
-    when the whole 95 % Welch t-interval of mean(a) − mean(b) lies below 0, "b better" when it
-    lies above, else "no clear difference"; "not measured" without two runs on each side."""
+    """Is a's metric at `epoch` better than b's (at `epoch_b`, default the same epoch)? For a
+    metric where lower is better, "a better" when the whole 95 % Welch t-interval of
+    mean(a) − mean(b) lies below 0, "b better" when it lies above (the other way round for a
+    higher-is-better metric, mode "max"), else "no clear difference"; "not measured" without two
+    runs on each side."""
     eb = epoch if epoch_b is None else epoch_b
     va = (a or {}).get("values", {}).get(epoch, [])
     vb = (b or {}).get("values", {}).get(eb, [])
     difference = difference_interval(va, vb)
+    lower = (a or b or {}).get("mode", "min") != "max"
     if min(len(va), len(vb)) < 2:
         verdict = "not measured"
     elif difference.below(0):
-        verdict = "a better"
+        verdict = "a better" if lower else "b better"
     elif difference.above(0):
-        verdict = "b better"
+        verdict = "b better" if lower else "a better"
     else:
         verdict = "no clear difference"
     return Comparison(epoch, eb, statistics.fmean(va) if va else math.nan,

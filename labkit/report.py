@@ -116,10 +116,12 @@ def write_report(folder: str | os.PathLike) -> Written:
     written.runs_csv = _write_runs_csv(folder / "runs.csv", rows)
     written.summary_csv = _write_summary_csv(folder / "summary.csv", tables)
     metric = next((s["metric"] for s in summary if s["metric"]), "metric")
+    lower = next((s["mode"] for s in summary if s["metric"]), "min") != "max"
     failed = [f"- `{r['id']}` {compare.label(r['params'], compare.varying(summary))}: "
               f"{r['error']}" for r in rows if r["status"] == "failed"]
     parts = [f"# Sweep report: {folder.name}", "",
-             f"{len(rows)} runs of {len(summary)} settings; {metric} (lower is better) and each "
+             f"{len(rows)} runs of {len(summary)} settings; {metric} "
+             f"({'lower' if lower else 'higher'} is better) and each "
              "number as the mean over seeds with its 95 % Student-t interval.", ""]
     for name, settings in tables.items():
         parts += [markdown_table(settings, title(name)), ""]
@@ -130,7 +132,7 @@ def write_report(folder: str | os.PathLike) -> Written:
     panels = {title(n): compare.curves(s) for n, s in tables.items() if compare.curves(s)}
     if panels:
         written.figure = folder / FIGURE
-        viz.plot_curves(panels, metric, path=written.figure)
+        viz.plot_curves(panels, metric, path=written.figure, lower_is_better=lower)
         parts += [f"![{metric} per epoch]({FIGURE})", ""]
     written.markdown = folder / "report.md"
     written.markdown.write_text("\n".join(parts))

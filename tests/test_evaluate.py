@@ -85,6 +85,7 @@ def test_a_higher_is_better_metric_and_chosen_epochs(tmp_path, faces):
     run = train_tiny(tmp_path, faces, (evaluate,), epochs=4)
     assert [e["epoch"] for e in run.history["metrics"]["accuracy"]] == [1, 2, 3, 4]
     assert run.metrics["metric_accuracy_best_epoch"] == 2
+    assert run.metrics["metric_accuracy_mode"] == "max"  # so reports know which way is better
     assert ckpt.load(run.dir.best_path)["epoch"] == 2
 
 

@@ -166,6 +166,10 @@ def test_compare_and_judge_count_only_differences_whose_interval_excludes_zero()
     assert compare.judge(a, a, [1, 5, 20]).verdict == "not shown"
     assert compare.judge(a, None, [1, 5]).verdict == "not measured"
     assert compare.compare(setting({1: [1.0]}), b, 1).verdict == "not measured"
+    # A higher-is-better metric (an accuracy, mode "max") turns the verdicts round.
+    high_a, high_b = ({**x, "mode": "max"} for x in (a, b))
+    assert compare.compare(high_a, high_b, 5).verdict == "b better"
+    assert compare.judge(high_b, high_a, [1, 5, 20]).verdict == "holds"
     # Two standard errors would call this difference; the t-interval (n = 3) does not.
     close = compare.compare(setting({1: [0.0, 1.0, 2.0]}), setting({1: [1.2, 2.2, 3.2]}), 1)
     assert close.verdict == "no clear difference"

@@ -91,6 +91,7 @@ class Evaluator:
         run.metrics[f"metric_{self.name}"] = value
         run.metrics[f"metric_{self.name}_best"] = self.best
         run.metrics[f"metric_{self.name}_best_epoch"] = self.best_epoch
+        run.metrics[f"metric_{self.name}_mode"] = self.mode  # "min": lower is better
         if self.verbose:
             best = ("none yet" if self.best is None
                     else f"{self.best:.4g} at epoch {self.best_epoch}")
