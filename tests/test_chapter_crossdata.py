@@ -1,0 +1,325 @@
+"""Chapter 3's module: its configuration, the seed report's data, the measurements' helpers, the
+claim rules (fed small made-up rows), its figures, and `labkit run crossdata`."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from labkit import claims as lkclaims
+from labkit.chapters import crossdata
+from labkit.data import ImageSet
+
+# The values of the old profiles.CHAPTERS["cross_dataset"], kept exactly.
+BEFORE = {
+    "full": {"image_size": 32, "nz": 100, "ngf": 128, "ndf": 128, "epochs": 10,
+             "steps_per_epoch": 880, "batch_size": 128, "lr_d": 2e-4, "lr_g": 2e-4,
+             "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 220,
+             "eval_samples": 10_000, "memo_samples": 1000, "swd_draws": 3, "quality": "fid"},
+    "cpu": {"image_size": 32, "nz": 100, "ngf": 64, "ndf": 64, "epochs": 4,
+            "steps_per_epoch": 100, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4,
+            "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 50,
+            "eval_samples": 500, "memo_samples": 500, "swd_draws": 6, "quality": "swd"},
+    "smoke": {"image_size": 32, "nz": 100, "ngf": 16, "ndf": 16, "epochs": 2,
+              "steps_per_epoch": 4, "batch_size": 16, "lr_d": 2e-4, "lr_g": 2e-4,
+              "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 2,
+              "eval_samples": 64, "memo_samples": 64, "swd_draws": 2, "quality": "swd"},
+}
+
+
+@pytest.fixture
+def cfg():
+    return crossdata.Config.resolve("smoke")
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "full"])
+def test_profiles_keep_their_values_and_train_grey_sets_in_one_channel(profile):
+    cfg = crossdata.Config.resolve(profile)
+    assert {k: getattr(cfg, k) for k in BEFORE[profile]} == BEFORE[profile]
+    assert cfg.seed == 0 and cfg.resume is False and len(cfg.datasets) == 3
+    grey = {"digits", "faces", "emnist"}
+    for spec in cfg.datasets:
+        assert spec["channels"] == (1 if spec["name"] in grey else 3), spec
+        assert spec["seed_row"] in crossdata.SEED
+    names = [s["name"] for s in cfg.datasets]
+    assert names == (["emnist", "celeba", "cifar10"] if profile == "full"
+                     else ["digits", "faces", "photos"])
+    if profile == "full":
+        assert cfg.datasets[2]["classes"] == ["airplane"]
+
+
+@pytest.mark.parametrize("datasets, message", [
+    ("digits", "datasets='digits' should be a list of dict"),
+    ([{"name": "digits", "train": "train"}], r"lacks \['test', 'channels'\]"),
+    ([{"name": "mnist", "train": "train", "test": "test", "channels": 1}], "unknown dataset"),
+    ([{"name": "digits", "train": "train", "test": "test", "channels": 2}], "channels=2"),
+    ([dict(crossdata.OFFLINE_SETS[0])] * 2, "listed twice"),
+    ([], "at least one"),
+])
+def test_bad_dataset_lists_are_refused_before_any_work(datasets, message):
+    with pytest.raises(ValueError, match=message):
+        crossdata.Config.resolve("smoke", datasets=datasets)
+
+
+def test_fid_without_inception_weights_fails_in_check_ready(tmp_path, monkeypatch, cfg):
+    from labkit.metrics import InceptionWeightsUnavailable
+
+    monkeypatch.setenv("LABKIT_INCEPTION_WEIGHTS", str(tmp_path / "missing.pth"))
+    with pytest.raises(InceptionWeightsUnavailable, match='quality="swd"'):
+        crossdata.check_ready(cfg.replace(quality="fid"))
+    crossdata.check_ready(cfg)  # SWD needs no weights
+
+
+def test_resume_continues_the_latest_chapter_folder(tmp_path, cfg):
+    first = crossdata.chapter_folder(cfg.replace(out_dir=str(tmp_path)))
+    again = crossdata.chapter_folder(cfg.replace(out_dir=str(tmp_path), resume=True))
+    assert again == first
+    record = again.read_config()
+    assert record["chapter"] == "crossdata" and record["resumes"][0]["resume"] is True
+    fresh = crossdata.chapter_folder(cfg.replace(out_dir=str(tmp_path)))
+    assert fresh != first
+
+
+# --------------------------------------------------------------------------- the seed report
+
+
+def test_the_seed_layers_are_labkits_32px_dcgan():
+    rows = {r["network"]: r for r in crossdata.seed_layout()}
+    assert rows["generator"]["same layers"] and rows["discriminator"]["same layers"]
+    assert rows["generator"]["channels in the report"] == "100 → 512 → 256 → 128 → 3"
+    assert rows["generator"]["output"] == "3×32×32"
+
+
+def test_seed_budgets_read_off_the_log_lines():
+    budgets = {r["seed dataset"]: r for r in crossdata.seed_budgets()}
+    assert budgets["EMNIST"]["iterations"] == 8820
+    assert budgets["CIFAR-10 airplanes"]["iterations"] == 790
+    assert budgets["CelebA"]["images per iteration"] == pytest.approx(64.0, abs=0.1)
+    assert budgets["CelebA"]["images seen"] == 2_025_990
+
+
+# --------------------------------------------------------------------------- measurements
+
+
+def test_rms_contrast_is_the_grey_level_spread():
+    half = torch.zeros(2, 3, 4, 4, dtype=torch.uint8)
+    half[..., :2] = 255  # half white, half black: std 0.5 (population) -> sample std
+    expected = float(torch.tensor([0.0] * 8 + [1.0] * 8).std())
+    assert crossdata.rms_contrast(half) == pytest.approx(expected)
+    assert crossdata.rms_contrast(torch.full((3, 1, 4, 4), 90, dtype=torch.uint8)) == 0
+
+
+def test_draws_with_offsets_are_disjoint_and_signed():
+    images = torch.arange(10, dtype=torch.uint8).view(10, 1, 1, 1)
+    a, b = crossdata.draw(images, 5, seed=3), crossdata.draw(images, 5, seed=3, offset=5)
+    assert set(a.flatten().tolist()).isdisjoint(b.flatten().tolist())
+    assert a.dtype == torch.float32 and a.min() >= -1 and a.max() <= 1
+
+
+def test_one_budget_repeats_small_sets_and_cuts_large_ones(cfg):
+    def dataset(n):
+        return crossdata.Dataset({"name": f"n{n}"}, ImageSet(torch.zeros(n, 1, 4, 4,
+                                                                         dtype=torch.uint8)),
+                                 ImageSet(torch.zeros(2, 1, 4, 4, dtype=torch.uint8)))
+
+    cfg = cfg.replace(steps_per_epoch=100, batch_size=16)
+    found = crossdata.budgets(cfg, {"small": dataset(80), "large": dataset(16_000)})
+    assert found["small"] == {"data_repeats": 20, "max_steps_per_epoch": 100}  # 5 batches a pass
+    assert found["large"] == {"data_repeats": 1, "max_steps_per_epoch": 100}
+
+
+# --------------------------------------------------------------------------- claims
+
+
+def row(name, plays, contrast, draws, **facts) -> dict:
+    """A table row with the facts the claims read (made-up numbers)."""
+    base = {"dataset": name, "seed_dataset": plays, "rms_contrast": contrast,
+            "swd_ratio_draws": draws, "swd_ratio": float(np.mean(draws)),
+            "train_images": 1000, "images_seen": 25_600, "iterations": 400,
+            "seed_iterations": crossdata.SEED[plays]["iters_per_epoch"] * 10,
+            "memorisation_ratio": 1.0, "share_closer_than_held_out_p5": 0.05,
+            "copy_control": 1.0, "held_out_shift": 1.0}
+    return {**base, **facts}
+
+
+def rows(digits_draws, faces_draws, photos_draws, **facts) -> list[dict]:
+    """Rows of the three offline sets with these SWD draws (and facts per set by name); digits
+    has the highest contrast."""
+    return [row("digits", "EMNIST", 0.35, digits_draws, **facts.get("digits", {})),
+            row("faces", "CelebA", 0.19, faces_draws, **facts.get("faces", {})),
+            row("photos", "CIFAR-10 airplanes", 0.09, photos_draws, **facts.get("photos", {}))]
+
+
+LOW, MID, HIGH = [1.0, 1.1, 0.9, 1.05], [2.0, 2.1, 1.9, 2.05], [3.0, 3.1, 2.9, 3.05]
+WIDE = [1.0, 3.5, 1.5, 3.0]  # overlaps MID and HIGH
+
+
+def test_contrast_claim_follows_the_interval_of_the_difference(cfg):
+    supported = crossdata.contrast_claim(rows(LOW, MID, HIGH), cfg, seeds=3)
+    assert supported.verdict == "supported" and supported.value == pytest.approx(-1.0)
+    assert supported.high < 0
+    assert "highest-contrast set, digits, is learned best" in supported.why
+    assert "(the contrast order)" in supported.why
+    refuted = crossdata.contrast_claim(rows(HIGH, LOW, MID), cfg, seeds=3)
+    assert refuted.verdict == "refuted" and "faces is learned better" in refuted.why
+    open_ = crossdata.contrast_claim(rows(WIDE, MID, HIGH), cfg, seeds=3)
+    assert open_.verdict == "inconclusive" and "includes 0" in open_.why
+    one_seed = crossdata.contrast_claim(rows(LOW, MID, HIGH), cfg)
+    assert one_seed.verdict == "inconclusive" and one_seed.leaning == "supported"
+    assert "1 training seed" in one_seed.why
+
+
+def test_contrast_claim_notes_when_the_best_set_is_also_the_smallest(cfg):
+    small = rows(HIGH, LOW, MID, faces={"train_images": 80, "images_seen": 25_600})
+    claim = crossdata.contrast_claim(small, cfg, seeds=3)
+    assert "smallest training set (80 images, each seen about 320 times)" in claim.why
+    assert "smallest" not in crossdata.contrast_claim(rows(HIGH, LOW, MID), cfg).why
+
+
+@pytest.mark.parametrize("share, control, verdict, words", [
+    (0.30, 0.70, "supported", "near-copies"),
+    (0.30, 1.00, "refuted", "blurry averages, not copies"),
+    (0.10, 0.70, "refuted", "no closer to"),  # exactly twice the expected share: not enough
+    (0.30, 0.90, "refuted", "blurry averages"),  # exactly the control threshold: not a copy
+    (0.02, 1.10, "refuted", "only 2.0% fall below"),
+])
+def test_memorisation_claim_needs_both_the_share_and_the_copy_control(cfg, share, control,
+                                                                      verdict, words):
+    facts = {"digits": {"share_closer_than_held_out_p5": share, "copy_control": control,
+                        "memorisation_ratio": 1.6}}
+    claim = crossdata.memorisation_claim(rows(LOW, MID, HIGH, **facts), cfg, seeds=3)
+    assert claim.verdict == verdict and words in claim.why
+    assert claim.value == control and "the seed's EMNIST run 8,820" in claim.why
+    assert "digits here" in claim.claim
+
+
+def test_scenic_claim_compares_with_the_worst_of_the_others(cfg):
+    supported = crossdata.scenic_claim(rows(LOW, MID, HIGH), cfg, seeds=3)
+    assert supported.verdict == "supported" and supported.low > 0
+    assert "airplane run had 790, the CelebA run 31,660" in supported.why
+    refuted = crossdata.scenic_claim(rows(HIGH, LOW, MID), cfg, seeds=3)
+    assert refuted.verdict == "refuted" and "learned better than digits" in refuted.why
+    tied = crossdata.scenic_claim(rows(HIGH, LOW, [2.5, 3.5, 2.0, 3.6]), cfg, seeds=3)
+    assert tied.verdict == "inconclusive" and "includes 0" in tied.why
+    assert "faces is learned clearly better" in tied.why
+
+
+def test_a_distant_held_out_split_is_noted(cfg):
+    far = rows(LOW, MID, HIGH, photos={"held_out_shift": 4.9})
+    assert "4.9 sampling floors" in crossdata.scenic_claim(far, cfg).why
+    assert "sampling floors" not in crossdata.scenic_claim(rows(LOW, MID, HIGH), cfg).why
+
+
+def test_one_draw_gives_a_leaning_without_an_interval(cfg):
+    claim = crossdata.contrast_claim(rows([1.0], [2.0], [3.0]), cfg)
+    assert claim.low is None and claim.high is None
+    assert claim.verdict == "inconclusive" and claim.leaning == "supported"
+
+
+def test_claims_are_recorded_for_the_chapter(tmp_path, cfg):
+    from labkit.train import RunDir
+
+    folder = RunDir(tmp_path)
+    found = crossdata.check_claims(folder, rows(LOW, MID, HIGH), cfg)
+    assert [c.id for c in found] == ["contrast", "memorised", "scenic"]
+    loaded = lkclaims.load(folder)
+    assert [(c.chapter, c.seed_report, c.seeds) for c in loaded] == [("crossdata", "001", 1)] * 3
+
+
+# --------------------------------------------------------------------------- figures
+
+
+def fake_history(epochs: int = 3, iters: int = 20) -> dict:
+    """A history in the trainer's format, with plausible numbers."""
+    n = epochs * iters
+    rng = np.random.default_rng(0)
+    return {
+        "step": list(range(1, n + 1)),
+        "epoch": [1 + i // iters for i in range(n)],
+        "loss_d": (1.4 - np.linspace(0, 0.8, n) + 0.1 * rng.standard_normal(n)).tolist(),
+        "loss_g": (0.7 + np.linspace(0, 2, n) + 0.3 * rng.standard_normal(n)).tolist(),
+        "d_x": rng.uniform(0.5, 0.9, n).tolist(),
+        "d_g_z1": rng.uniform(0.1, 0.5, n).tolist(),
+        "d_g_z2": rng.uniform(0.05, 0.4, n).tolist(),
+        "epochs": [{"epoch": e, "seconds": 3.2, "images_per_s": 410.0}
+                   for e in range(1, epochs + 1)],
+    }
+
+
+def png_size(path) -> tuple[int, int]:
+    with Image.open(path) as image:
+        image.load()
+        return image.size
+
+
+def test_plot_history_comparison_one_line_per_run_and_reference_lines(tmp_path):
+    histories = {"digits": fake_history(), "photos": fake_history(epochs=2)}
+    fig = crossdata.plot_history_comparison(histories, smooth=5, path=tmp_path / "l.png")
+    left, right = fig.axes
+    assert left.get_title() == "Loss_D" and right.get_title() == "Loss_G"
+    assert [t.get_text() for t in right.get_legend().get_texts()] == ["digits", "photos"]
+    assert "ln 4: D outputs 1/2" in [t.get_text() for t in left.get_legend().get_texts()]
+    assert png_size(tmp_path / "l.png")[0] == 1200
+    fig = crossdata.plot_history_comparison(histories, keys={"d_x": "D(x)"}, smooth=None)
+    (ax,) = fig.axes
+    assert ax.get_ylim() == (0, 1) and len(ax.lines) == 3  # two runs and the 1/2 line
+    with pytest.raises(ValueError):
+        crossdata.plot_history_comparison({})
+
+
+def test_plot_real_vs_fake_rows_mixed_channels(tmp_path):
+    pairs = {"digits": (torch.rand(8, 1, 8, 8) * 2 - 1, torch.rand(8, 1, 8, 8) * 2 - 1),
+             "photos": (torch.rand(8, 3, 8, 8) * 2 - 1, torch.rand(8, 3, 8, 8) * 2 - 1)}
+    fig = crossdata.plot_real_vs_fake_rows(pairs, nrow=4, path=tmp_path / "r.png")
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["digits: real", "digits: generated", "photos: real", "photos: generated"]
+    assert fig.axes[0].images[0].get_array().ndim == 2  # grey shown as one channel
+    assert fig.axes[2].images[0].get_array().ndim == 3
+    assert png_size(tmp_path / "r.png") == (900, 920)
+    fig = crossdata.plot_real_vs_fake_rows(pairs, titles=("first", "second"))
+    assert fig.axes[1].get_title() == "digits: second"
+    with pytest.raises(ValueError):
+        crossdata.plot_real_vs_fake_rows({})
+
+
+# --------------------------------------------------------------------------- headless
+
+
+@pytest.mark.slow
+def test_labkit_run_crossdata_writes_the_chapter_folder_and_claims_and_resumes(
+        tmp_path, monkeypatch, capsys):
+    from labkit.cli import main
+
+    monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
+    # The seed's width skips the width probe; two iterations per dataset and one SWD draw.
+    args = ["run", "crossdata", "--profile", "smoke", "-p", f"out_dir={tmp_path / 'runs'}",
+            "-p", "ngf=128", "-p", "ndf=128", "-p", "epochs=1", "-p", "steps_per_epoch=2",
+            "-p", "swd_draws=1"]
+    main(args)
+    (chapter,) = (tmp_path / "runs").iterdir()
+    assert chapter.name.startswith("crossdata-")
+    assert {p.name for p in chapter.iterdir() if p.is_dir()} == {"digits", "faces", "photos"}
+    claims = json.loads((chapter / "claims.json").read_text())
+    assert [c["id"] for c in claims] == ["contrast", "memorised", "scenic"]
+    assert all(c["verdict"] == "inconclusive" and c["seeds"] == 1 for c in claims)
+    metrics = json.loads((chapter / "metrics.json").read_text())
+    assert metrics["swd_ratio_digits"] > 0 and metrics["swd_ratio_digits_low"] is None
+    assert "images_per_s_width_128" not in metrics  # no probe at the seed's width
+    out = capsys.readouterr().out
+    assert f"run folder: {chapter}" in out and "claim scenic: inconclusive (1 seed(s))" in out
+    # After a disconnect: the same chapter folder, each dataset continuing its own checkpoint.
+    main(args[:-6] + ["-p", "epochs=2", "-p", "steps_per_epoch=2", "-p", "swd_draws=1",
+                      "-p", "resume=True"])
+    assert list((tmp_path / "runs").iterdir()) == [chapter]
+    for name in ("digits", "faces", "photos"):
+        history = json.loads((chapter / name / "history.json").read_text())
+        assert history["epoch"] == [1, 1, 2, 2]
+    assert json.loads((chapter / "config.json").read_text())["resumes"][0]["epochs"] == 2
+    assert "Resuming" in capsys.readouterr().out
