@@ -49,7 +49,7 @@ def show_grid(images: torch.Tensor, title: str | None = None, nrow: int = 8,
     size = 8.0
     fig, ax = plt.subplots(figsize=(size, size * height / width + (0.4 if title else 0)))
     _imshow(ax, pixels, title)
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, path: PathLike | None = None,
@@ -58,7 +58,7 @@ def plot_real_vs_fake(real: torch.Tensor, fake: torch.Tensor, path: PathLike | N
     fig, (left, right) = plt.subplots(1, 2, figsize=(14, 7.4))
     _imshow(left, image_grid(real, nrow=nrow), "Real Images")
     _imshow(right, image_grid(fake, nrow=nrow), "Fake Images")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_grids_over_epochs(grids: Mapping[int, np.ndarray | torch.Tensor | PathLike],
@@ -75,7 +75,7 @@ def plot_grids_over_epochs(grids: Mapping[int, np.ndarray | torch.Tensor | PathL
     for ax, epoch in zip(axes[0], epochs, strict=True):
         _imshow(ax, _as_pixels(grids[epoch]), f"epoch {epoch}")
     fig.suptitle("Samples from the same fixed noise during training")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # --------------------------------------------------------------------------- training curves
@@ -83,33 +83,33 @@ def plot_grids_over_epochs(grids: Mapping[int, np.ndarray | torch.Tensor | PathL
 
 def plot_losses(history: Mapping, path: PathLike | None = None, smooth: int | None = 50) -> Figure:
     """Loss_D and Loss_G per iteration: thin raw lines, a thick moving average, epoch marks."""
-    steps = _steps(history)
+    steps = iterations(history)
     fig, ax = plt.subplots(figsize=(10, 5))
     for key, label in (("loss_d", "Loss_D"), ("loss_g", "Loss_G")):
-        _raw_and_smoothed(ax, steps, history[key], label, smooth)
+        plot_raw_and_smoothed(ax, steps, history[key], label, smooth)
     _epoch_boundaries(ax, history)
     ax.set_title("Generator and Discriminator Loss During Training")
     ax.set_xlabel("iterations")
     ax.set_ylabel("Loss")
-    _legend(ax, smooth, len(steps))
-    return _finish(fig, path)
+    smoothing_legend(ax, smooth, len(steps))
+    return finish(fig, path)
 
 
 def plot_probabilities(history: Mapping, path: PathLike | None = None,
                        smooth: int | None = None) -> Figure:
     """D(x) and D(G(z)) (before D's update) per iteration, with 0.5, where D cannot tell."""
-    steps = _steps(history)
+    steps = iterations(history)
     fig, ax = plt.subplots(figsize=(10, 5))
     for key, label in (("d_x", "D(x)"), ("d_g_z1", "D(G(z))")):
-        _raw_and_smoothed(ax, steps, history[key], label, smooth)
+        plot_raw_and_smoothed(ax, steps, history[key], label, smooth)
     ax.axhline(0.5, color="black", linestyle="--", linewidth=1, label="_chance")
     _epoch_boundaries(ax, history)
     ax.set_ylim(0, 1)
     ax.set_title("Discriminator's mean output on real and on generated images")
     ax.set_xlabel("iterations")
     ax.set_ylabel("probability of 'real'")
-    _legend(ax, smooth, len(steps))
-    return _finish(fig, path)
+    smoothing_legend(ax, smooth, len(steps))
+    return finish(fig, path)
 
 
 # --------------------------------------------------------------------------- latent space
@@ -190,15 +190,15 @@ def moving_average(values, window: int) -> np.ndarray:
     return (sums[ends] - sums[starts]) / (ends - starts)
 
 
-def _steps(history: Mapping) -> np.ndarray:
+def iterations(history: Mapping) -> np.ndarray:
     """The iteration numbers of a history; a ValueError if it has none."""
     if not history.get("step"):
         raise ValueError("the history has no iterations yet")
     return np.asarray(history["step"])
 
 
-def _raw_and_smoothed(ax: Axes, steps: np.ndarray, values, label: str,
-                      smooth: int | None) -> None:
+def plot_raw_and_smoothed(ax: Axes, steps: np.ndarray, values, label: str,
+                          smooth: int | None) -> None:
     """Raw values as a thin line and, when `smooth` > 1, their moving average drawn over it."""
     if not smooth or smooth <= 1:
         ax.plot(steps, values, linewidth=1, label=label)
@@ -216,7 +216,7 @@ def _epoch_boundaries(ax: Axes, history: Mapping) -> None:
             ax.axvline(steps[i] - 0.5, color="gray", linewidth=0.8, alpha=0.3, label="_epoch")
 
 
-def _legend(ax: Axes, smooth: int | None, n: int) -> None:
+def smoothing_legend(ax: Axes, smooth: int | None, n: int) -> None:
     """The legend, saying what the thick lines are when the curves are smoothed."""
     title = None
     if smooth and smooth > 1:
@@ -251,7 +251,7 @@ def _parent_made(path: PathLike) -> Path:
     return path
 
 
-def _finish(fig: Figure, path: PathLike | None) -> Figure:
+def finish(fig: Figure, path: PathLike | None) -> Figure:
     """Lay out, save when asked, and detach the figure from pyplot."""
     fig.tight_layout()
     if path is not None:
@@ -280,7 +280,7 @@ def plot_metric(history: Mapping, name: str, *, path: PathLike | None = None,
     ax.set_xlabel("epoch")
     ax.set_ylabel(f"{name} ({'lower' if lower_is_better else 'higher'} is better)")
     ax.legend()
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 # --------------------------------------------------------------------------- conditional GANs
@@ -314,68 +314,7 @@ def plot_labelled_grid(images: torch.Tensor, nrow: int, *, row_labels=None, col_
         spine.set_visible(False)
     if title:
         ax.set_title(title)
-    return _finish(fig, path)
-
-
-def plot_class_accuracy(per_class: Mapping[str, float], *, overall: float | None = None,
-                        chance: float | None = None, title: str | None = None,
-                        path: PathLike | None = None) -> Figure:
-    """Per requested class, the share of generated samples a classifier assigns to that class."""
-    if not per_class:
-        raise ValueError("no classes to plot")
-    names, values = list(per_class), [float(v) for v in per_class.values()]
-    fig, ax = plt.subplots(figsize=(max(6.0, 0.28 * len(names) + 1.5), 3.8))
-    ax.bar(range(len(names)), values, color="tab:blue")
-    ax.set_xticks(range(len(names)), names)
-    if overall is not None:
-        ax.axhline(overall, color="black", linewidth=1.2, label=f"all classes: {overall:.2f}")
-    if chance is not None:
-        ax.axhline(chance, color="gray", linestyle="--", linewidth=1,
-                   label=f"chance: {chance:.2f}")
-    ax.set_ylim(0, 1.2)  # room above the bars for the legend
-    ax.set_yticks(np.linspace(0, 1, 6))
-    ax.set_xlabel("requested class")
-    ax.set_ylabel("classified as requested")
-    ax.set_title(title or "Generated samples classified as the requested class")
-    if overall is not None or chance is not None:
-        ax.legend(fontsize="small", loc="upper right", ncol=2)
-    return _finish(fig, path)
-
-
-def confusion_matrix(requested: torch.Tensor, predicted: torch.Tensor,
-                     num_classes: int) -> np.ndarray:
-    """Counts (num_classes, num_classes): row = requested class, column = predicted class."""
-    requested = torch.as_tensor(requested).long().cpu()
-    predicted = torch.as_tensor(predicted).long().cpu()
-    flat = torch.bincount(requested * num_classes + predicted, minlength=num_classes ** 2)
-    return flat.reshape(num_classes, num_classes).numpy()
-
-
-def plot_confusion_matrix(requested: torch.Tensor, predicted: torch.Tensor, classes,
-                          *, title: str | None = None, path: PathLike | None = None) -> Figure:
-    """Requested class (rows) against the classifier's verdict (columns), each row summing to 1.
-
-    The diagonal is the per-class accuracy; off-diagonal cells show which class a requested
-    one is drawn as instead. Shares are written in the cells when there are at most 12 classes.
-    """
-    names = [str(c) for c in classes]
-    counts = confusion_matrix(requested, predicted, len(names))
-    shares = counts / np.maximum(counts.sum(axis=1, keepdims=True), 1)
-    side = max(4.0, 0.22 * len(names) + 2.0)
-    fig, ax = plt.subplots(figsize=(side + 0.8, side))
-    shown = ax.imshow(shares, cmap="Blues", vmin=0, vmax=1)
-    ax.set_xticks(range(len(names)), names, fontsize="small" if len(names) > 12 else None)
-    ax.set_yticks(range(len(names)), names, fontsize="small" if len(names) > 12 else None)
-    if len(names) <= 12:
-        for (r, c), share in np.ndenumerate(shares):
-            if share >= 0.005:
-                ax.text(c, r, f"{share:.2f}", ha="center", va="center", fontsize="small",
-                        color="white" if share > 0.6 else "black")
-    ax.set_xlabel("classified as")
-    ax.set_ylabel("requested class")
-    ax.set_title(title or "Which class the generated samples are classified as")
-    fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="share of the requested class")
-    return _finish(fig, path)
+    return finish(fig, path)
 
 
 def plot_curves(panels: Mapping[str, Mapping[str, Mapping]], metric: str, *,
@@ -406,201 +345,7 @@ def plot_curves(panels: Mapping[str, Mapping[str, Mapping]], metric: str, *,
         ax.legend(fontsize="small")
     axes[0][0].set_ylabel(f"{metric} ({'lower' if lower_is_better else 'higher'} is better)")
     fig.suptitle(f"{metric} per epoch: mean over seeds, 95 % t-interval shaded")
-    return _finish(fig, path)
-
-
-# --------------------------------------------------------------------------- super-resolution
-
-
-def _hwc_pixels(image: torch.Tensor | np.ndarray) -> np.ndarray:
-    """A C×H×W tensor in [-1, 1] (or uint8) or an H×W×C uint8 array as H×W×C uint8."""
-    if isinstance(image, torch.Tensor):
-        x = image.detach().cpu()
-        if x.dtype != torch.uint8:
-            x = ((x.float().clamp(-1, 1) + 1) * 127.5 + 0.5).floor().to(torch.uint8)
-        return x.permute(1, 2, 0).numpy()
-    return np.asarray(image, dtype=np.uint8)
-
-
-def plot_sr_comparison(panels: Mapping[str, torch.Tensor | np.ndarray], *,
-                       box: tuple[int, int, int], scores: Mapping[str, str] | None = None,
-                       title: str | None = None, zoom_inches: float = 3.2,
-                       path: PathLike | None = None) -> Figure:
-    """Versions of one image side by side (e.g. LR, bicubic, SRResNet, SRGAN, HR), each with
-    the region `box` = (top, left, size) in HR pixels marked and shown enlarged below it.
-
-    Images are C×H×W tensors in [-1, 1] (or uint8) or H×W×C uint8 arrays; one smaller than the
-    largest (the LR input) is enlarged by pixel repetition so that every panel shows the same
-    region. `scores` adds a line under a panel's name (e.g. "28.1 dB / 0.81").
-    """
-    if not panels:
-        raise ValueError("no images to compare")
-    pixels = {name: _hwc_pixels(image) for name, image in panels.items()}
-    height = max(p.shape[0] for p in pixels.values())
-    top, left, size = box
-    fig, axes = plt.subplots(2, len(pixels), figsize=(zoom_inches * len(pixels), 2 * zoom_inches
-                                                      + 0.6), squeeze=False,
-                             gridspec_kw={"height_ratios": [1, 1]})
-    for column, (name, image) in enumerate(pixels.items()):
-        factor = height // image.shape[0]
-        if factor > 1:  # the LR input: nearest-neighbour enlargement to the HR grid
-            image = image.repeat(factor, axis=0).repeat(factor, axis=1)
-        whole, zoom = axes[0][column], axes[1][column]
-        _imshow(whole, image, name + (f"\n{scores[name]}" if scores and name in scores else ""))
-        whole.add_patch(plt.Rectangle((left - 0.5, top - 0.5), size, size, fill=False,
-                                      edgecolor="red", linewidth=1.5))
-        _imshow(zoom, image[top:top + size, left:left + size], None)
-        for spine in zoom.spines.values():
-            spine.set_edgecolor("red")
-    if title:
-        fig.suptitle(title)
-    return _finish(fig, path)
-
-
-def plot_sr_losses(stages: Mapping[str, Mapping], *, smooth: int | None = 20,
-                   path: PathLike | None = None) -> Figure:
-    """Training curves of the super-resolution stages, one after the other on one step axis:
-    the content loss of every stage (left) and the discriminator loss where a stage has one.
-
-    `stages` maps a stage name (e.g. "SRResNet (MSE)", "SRGAN") to its engine history (with
-    "loss_content"); a stage whose Loss_D is all zero (no discriminator) has no right curve.
-    """
-    if not stages:
-        raise ValueError("no stages to plot")
-    fig, (content, adversarial) = plt.subplots(1, 2, figsize=(12, 4.2))
-    offset, drawn = 0, False
-    for name, history in stages.items():
-        steps = _steps(history) + offset
-        _raw_and_smoothed(content, steps, history["loss_content"], name, smooth)
-        if any(history["loss_d"]):
-            _raw_and_smoothed(adversarial, steps, history["loss_d"], f"Loss_D: {name}", smooth)
-            drawn = True
-        offset = steps[-1]
-        content.axvline(offset + 0.5, color="gray", linewidth=0.8, alpha=0.5, label="_stage")
-    content.set_yscale("log")
-    content.set_title("Content loss")
-    content.set_xlabel("iterations (stages one after the other)")
-    _legend(content, smooth, len(steps))
-    adversarial.set_title("Discriminator loss (BCE on real + BCE on fake)")
-    adversarial.set_xlabel("iterations (stages one after the other)")
-    if drawn:
-        adversarial.axhline(np.log(4), color="black", linestyle="--", linewidth=1,
-                            label="ln 4: D outputs 1/2")
-        _legend(adversarial, smooth, len(steps))
-    return _finish(fig, path)
-
-
-def plot_discriminator_stall(runs: Mapping[str, Mapping], *,
-                             reference: Mapping[str, list[float]] | None = None,
-                             path: PathLike | None = None) -> Figure:
-    """Why a discriminator loss can sit at ln 2: the loss and D's outputs of several runs.
-
-    Left: each reference series (e.g. a report's per-epoch d_loss, the mean of the real and
-    fake BCE) against its epoch, with ln 2. Middle: the same quantity for each run of the
-    engine (Loss_D / 2) per iteration. Right: each run's D(x) and D(G(z)), with 1/2.
-    """
-    if not runs:
-        raise ValueError("no runs to plot")
-    panels = 3 if reference else 2
-    fig, axes = plt.subplots(1, panels, figsize=(5.2 * panels, 4.2), squeeze=False)
-    axes = list(axes[0])
-    if reference:
-        ax = axes.pop(0)
-        for label, values in reference.items():
-            ax.plot(np.arange(1, len(values) + 1), values, marker="o", label=label)
-        ax.axhline(np.log(2), color="black", linestyle="--", linewidth=1, label="ln 2")
-        ax.set_xlabel("epoch")
-        ax.set_ylabel("mean of real and fake BCE")
-        ax.set_title("As reported")
-        ax.ticklabel_format(axis="y", useOffset=False)
-        ax.legend(fontsize="small")
-    loss, probability = axes
-    for label, history in runs.items():
-        steps = _steps(history)
-        (line,) = loss.plot(steps, np.asarray(history["loss_d"]) / 2, linewidth=1, label=label)
-        color = line.get_color()
-        probability.plot(steps, history["d_x"], color=color, linewidth=1, label=f"D(x): {label}")
-        probability.plot(steps, history["d_g_z1"], color=color, linewidth=1, linestyle=":",
-                         label=f"D(G(z)): {label}")
-    loss.axhline(np.log(2), color="black", linestyle="--", linewidth=1, label="ln 2")
-    loss.set_xlabel("iterations")
-    loss.set_ylabel("Loss_D / 2 (mean of real and fake BCE)")
-    loss.set_title("This chapter's runs")
-    loss.legend(fontsize="small")
-    probability.axhline(0.5, color="black", linestyle="--", linewidth=1, label="_chance")
-    probability.set_ylim(0, 1)
-    probability.set_xlabel("iterations")
-    probability.set_ylabel("probability of 'real'")
-    probability.set_title("D(x) (solid) and D(G(z)) (dotted)")
-    probability.legend(fontsize="small")
-    return _finish(fig, path)
-
-
-# --------------------------------------------------------------------------- several datasets
-
-
-PROBABILITY_KEYS = ("d_x", "d_g_z1", "d_g_z2")
-
-
-def plot_history_comparison(histories: Mapping[str, Mapping], *,
-                            keys: Mapping[str, str] | None = None, smooth: int | None = 25,
-                            path: PathLike | None = None) -> Figure:
-    """Curves of several runs on shared axes: one panel per history key, one colour per run.
-
-    `histories` maps a run's label (e.g. a dataset name) to its engine history; `keys` maps a
-    history key to its panel title (default Loss_D and Loss_G). A Loss_D panel marks ln 4 (D
-    outputs 1/2 for every image); a panel of D's outputs marks 1/2 and spans 0..1.
-    """
-    if not histories:
-        raise ValueError("no histories to plot")
-    keys = dict(keys or {"loss_d": "Loss_D", "loss_g": "Loss_G"})
-    fig, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4.2), squeeze=False)
-    shortest = min(len(_steps(h)) for h in histories.values())
-    for ax, (key, title) in zip(axes[0], keys.items(), strict=True):
-        for label, history in histories.items():
-            _raw_and_smoothed(ax, _steps(history), history[key], label, smooth)
-        if key == "loss_d":
-            ax.axhline(np.log(4), color="black", linestyle="--", linewidth=1,
-                       label="ln 4: D outputs 1/2")
-        elif key in PROBABILITY_KEYS:
-            ax.axhline(0.5, color="black", linestyle="--", linewidth=1, label="1/2")
-            ax.set_ylim(0, 1)
-        ax.set_title(title)
-        ax.set_xlabel("iterations")
-        _legend(ax, smooth, shortest)
-    return _finish(fig, path)
-
-
-def plot_real_vs_fake_rows(pairs: Mapping[str, tuple[torch.Tensor, torch.Tensor]], *,
-                           nrow: int = 8, path: PathLike | None = None) -> Figure:
-    """One row per dataset: a grid of its real images (left) beside generated ones (right).
-
-    `pairs` maps a row label to (real, fake), images in [-1, 1] of shape (N, C, H, W); rows may
-    differ in channels and size.
-    """
-    if not pairs:
-        raise ValueError("no image pairs to plot")
-    fig, axes = plt.subplots(len(pairs), 2, figsize=(9, 4.6 * len(pairs)), squeeze=False)
-    for (label, (real, fake)), (left, right) in zip(pairs.items(), axes, strict=True):
-        _imshow(left, image_grid(real, nrow=nrow), f"{label}: real")
-        _imshow(right, image_grid(fake, nrow=nrow), f"{label}: generated")
-    return _finish(fig, path)
-
-
-def markdown_table(rows: list[Mapping], columns: Mapping[str, str], digits: int = 3) -> str:
-    """A Markdown table of `rows` (dicts): `columns` maps a key to its header; floats are
-    rounded to `digits` significant digits, None and NaN show as an en dash."""
-    def cell(value) -> str:
-        if value is None or (isinstance(value, float) and not np.isfinite(value)):
-            return "–"
-        if isinstance(value, float):
-            return f"{value:.{digits}g}"
-        return str(value).replace("|", "\\|")
-
-    lines = ["| " + " | ".join(columns.values()) + " |",
-             "|" + "---|" * len(columns)]
-    lines += ["| " + " | ".join(cell(row.get(key)) for key in columns) + " |" for row in rows]
-    return "\n".join(lines)
+    return finish(fig, path)
 
 
 def plot_closest_pairs(fake: torch.Tensor, train: torch.Tensor, result,
@@ -626,4 +371,4 @@ def plot_closest_pairs(fake: torch.Tensor, train: torch.Tensor, result,
     ax.set_title("generated (top) and nearest training image (bottom), L2 distance above",
                  fontsize=9, pad=14)
     fig.tight_layout()
-    return _finish(fig, path)
+    return finish(fig, path)

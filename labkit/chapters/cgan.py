@@ -443,15 +443,6 @@ def record_accuracy(run: Run, final: FinalAccuracy, classifier: Classifier,
 # ----------------------------------------------------------------- per-class figures (from viz)
 
 
-def _finish(fig: Figure, path) -> Figure:
-    """Lay out, save when asked, and detach the figure from pyplot (as labkit.viz does)."""
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=viz.DPI)
-    plt.close(fig)
-    return fig
-
-
 def plot_class_accuracy(per_class: Mapping[str, float], *, overall: float | None = None,
                         chance: float | None = None, title: str | None = None,
                         path=None) -> Figure:
@@ -474,7 +465,7 @@ def plot_class_accuracy(per_class: Mapping[str, float], *, overall: float | None
     ax.set_title(title or "Generated samples classified as the requested class")
     if overall is not None or chance is not None:
         ax.legend(fontsize="small", loc="upper right", ncol=2)
-    return _finish(fig, path)
+    return viz.finish(fig, path)
 
 
 def confusion_matrix(requested: torch.Tensor, predicted: torch.Tensor,
@@ -510,7 +501,7 @@ def plot_confusion_matrix(requested: torch.Tensor, predicted: torch.Tensor, clas
     ax.set_ylabel("requested class")
     ax.set_title(title or "Which class the generated samples are classified as")
     fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="share of the requested class")
-    return _finish(fig, path)
+    return viz.finish(fig, path)
 
 
 def accuracy_figures(run: Run, final: FinalAccuracy) -> dict[str, Figure]:

@@ -28,7 +28,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from .. import claims as lkclaims
@@ -409,10 +408,10 @@ def plot_history_comparison(histories: Mapping[str, Mapping], *,
         raise ValueError("no histories to plot")
     keys = dict(keys or {"loss_d": "Loss_D", "loss_g": "Loss_G"})
     fig, axes = plt.subplots(1, len(keys), figsize=(6 * len(keys), 4.2), squeeze=False)
-    shortest = min(len(_steps(h)) for h in histories.values())
+    shortest = min(len(viz.iterations(h)) for h in histories.values())
     for ax, (key, title) in zip(axes[0], keys.items(), strict=True):
         for label, history in histories.items():
-            _raw_and_smoothed(ax, _steps(history), history[key], label, smooth)
+            viz.plot_raw_and_smoothed(ax, viz.iterations(history), history[key], label, smooth)
         if key == "loss_d":
             ax.axhline(np.log(4), color="black", linestyle="--", linewidth=1,
                        label="ln 4: D outputs 1/2")
@@ -424,7 +423,7 @@ def plot_history_comparison(histories: Mapping[str, Mapping], *,
         title = (f"thin: per iteration; thick: mean of last {min(smooth, shortest)}"
                  if smooth and smooth > 1 else None)
         ax.legend(title=title, title_fontsize="small", fontsize="small")
-    return _finish(fig, path)
+    return viz.finish(fig, path)
 
 
 def plot_real_vs_fake_rows(pairs: Mapping[str, tuple[torch.Tensor, torch.Tensor]], *,
@@ -447,33 +446,7 @@ def plot_real_vs_fake_rows(pairs: Mapping[str, tuple[torch.Tensor, torch.Tensor]
             ax.imshow(pixels, **gray, interpolation="nearest")
             ax.set_axis_off()
             ax.set_title(f"{label}: {title}")
-    return _finish(fig, path)
-
-
-def _steps(history: Mapping) -> np.ndarray:
-    if not history.get("step"):
-        raise ValueError("the history has no iterations yet")
-    return np.asarray(history["step"])
-
-
-def _raw_and_smoothed(ax: Axes, steps: np.ndarray, values, label: str,
-                      smooth: int | None) -> None:
-    """Raw values as a thin line and, when `smooth` > 1, their moving average drawn over it."""
-    if not smooth or smooth <= 1:
-        ax.plot(steps, values, linewidth=1, label=label)
-        return
-    (raw,) = ax.plot(steps, values, linewidth=0.6, alpha=0.35, label=f"_{label} per iteration")
-    ax.plot(steps, viz.moving_average(values, smooth), linewidth=2, color=raw.get_color(),
-            label=label)
-
-
-def _finish(fig: Figure, path: str | Path | None) -> Figure:
-    """Lay out, save when asked (dpi as viz), and detach the figure from pyplot."""
-    fig.tight_layout()
-    if path is not None:
-        fig.savefig(path, dpi=viz.DPI)
-    plt.close(fig)
-    return fig
+    return viz.finish(fig, path)
 
 
 # --------------------------------------------------------------------------- measurements

@@ -591,46 +591,12 @@ def figures(cfg: Config, scores: Scores, runs: Mapping[str, Run],
             "losses": losses_figure(runs["srresnet"], runs["srgan"], chapter_dir)}
 
 
-def _save(fig: Figure, path: str | Path | None) -> Figure:
-    """Lay out, save when asked (dpi 100), and detach the figure from pyplot."""
-    fig.tight_layout()
-    if path is not None:
-        Path(path).parent.mkdir(parents=True, exist_ok=True)
-        fig.savefig(path, dpi=viz.DPI)
-    plt.close(fig)
-    return fig
-
-
 def _imshow(ax: Axes, pixels: np.ndarray, title: str | None) -> None:
     """An H×W×C uint8 image without axes."""
     ax.imshow(pixels, interpolation="nearest")
     ax.set_axis_off()
     if title:
         ax.set_title(title)
-
-
-def _curve(ax: Axes, steps: np.ndarray, values, label: str, smooth: int | None) -> None:
-    """Raw values as a thin line and, when `smooth` > 1, their moving average over it."""
-    if not smooth or smooth <= 1:
-        ax.plot(steps, values, linewidth=1, label=label)
-        return
-    (raw,) = ax.plot(steps, values, linewidth=0.6, alpha=0.35, label=f"_{label} per iteration")
-    ax.plot(steps, viz.moving_average(values, smooth), linewidth=2, color=raw.get_color(),
-            label=label)
-
-
-def _legend(ax: Axes, smooth: int | None, n: int) -> None:
-    """The legend, saying what the thick lines are when the curves are smoothed."""
-    title = f"thin: per iteration; thick: mean of last {min(smooth, n)}" if (
-        smooth and smooth > 1) else None
-    ax.legend(title=title, title_fontsize="small", fontsize="small")
-
-
-def _steps(history: Mapping) -> np.ndarray:
-    """The iteration numbers of a history; a ValueError if it has none."""
-    if not history.get("step"):
-        raise ValueError("the history has no iterations yet")
-    return np.asarray(history["step"])
 
 
 def plot_sr_comparison(panels: Mapping[str, torch.Tensor | np.ndarray], *,
@@ -662,7 +628,7 @@ def plot_sr_comparison(panels: Mapping[str, torch.Tensor | np.ndarray], *,
         _imshow(zoom, image[top:top + size, left:left + size], None)
     if title:
         fig.suptitle(title)
-    return _save(fig, path)
+    return viz.finish(fig, path)
 
 
 def plot_sr_losses(stages: Mapping[str, Mapping], *, smooth: int | None = 20,
@@ -678,24 +644,25 @@ def plot_sr_losses(stages: Mapping[str, Mapping], *, smooth: int | None = 20,
     fig, (content, adversarial) = plt.subplots(1, 2, figsize=(12, 4.2))
     offset, drawn = 0, False
     for name, history in stages.items():
-        steps = _steps(history) + offset
-        _curve(content, steps, history["loss_content"], name, smooth)
+        steps = viz.iterations(history) + offset
+        viz.plot_raw_and_smoothed(content, steps, history["loss_content"], name, smooth)
         if any(history["loss_d"]):
-            _curve(adversarial, steps, history["loss_d"], f"Loss_D: {name}", smooth)
+            viz.plot_raw_and_smoothed(adversarial, steps, history["loss_d"], f"Loss_D: {name}",
+                                      smooth)
             drawn = True
         offset = steps[-1]
         content.axvline(offset + 0.5, color="gray", linewidth=0.8, alpha=0.5, label="_stage")
     content.set_yscale("log")
     content.set_title("Content loss")
     content.set_xlabel("iterations (stages one after the other)")
-    _legend(content, smooth, len(steps))
+    viz.smoothing_legend(content, smooth, len(steps))
     adversarial.set_title("Discriminator loss (BCE on real + BCE on fake)")
     adversarial.set_xlabel("iterations (stages one after the other)")
     if drawn:
         adversarial.axhline(np.log(4), color="black", linestyle="--", linewidth=1,
                             label="ln 4: D outputs 1/2")
-        _legend(adversarial, smooth, len(steps))
-    return _save(fig, path)
+        viz.smoothing_legend(adversarial, smooth, len(steps))
+    return viz.finish(fig, path)
 
 
 def plot_discriminator_stall(runs: Mapping[str, Mapping], *,
@@ -716,7 +683,7 @@ def plot_discriminator_stall(runs: Mapping[str, Mapping], *,
         _plot_reference(axes.pop(0), reference)
     loss, probability = axes
     for label, history in runs.items():
-        steps = _steps(history)
+        steps = viz.iterations(history)
         (line,) = loss.plot(steps, lab_scale(history), linewidth=1, label=label)
         color = line.get_color()
         probability.plot(steps, history["d_x"], color=color, linewidth=1, label=f"D(x): {label}")
@@ -730,7 +697,7 @@ def plot_discriminator_stall(runs: Mapping[str, Mapping], *,
     probability.set(ylim=(0, 1), xlabel="iterations", ylabel="probability of 'real'",
                     title="D(x) (solid) and D(G(z)) (dotted)")
     probability.legend(fontsize="small")
-    return _save(fig, path)
+    return viz.finish(fig, path)
 
 
 def _plot_reference(ax: Axes, reference: Mapping[str, list[float]]) -> None:
