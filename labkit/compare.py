@@ -128,7 +128,7 @@ def summarize(rows: Sequence[dict]) -> list[dict]:
             "setting": setting, "params": runs[0]["params"],
             "grids": list(dict.fromkeys(g for r in runs for g in r["grids"])),
             "metric": next((r["metric"] for r in runs if r["metric"]), None),
-            "mode": next((r["mode"] for r in runs if r["metric"]), "min"),
+            "mode": next((r.get("mode", "min") for r in runs if r["metric"]), "min"),
             "seeds": sorted(r["seed"] for r in runs if r["seed"] is not None),
             "runs": len(runs),
             **{s: sum(r["status"] == s for r in runs) for s in ("finished", "diverged",

@@ -30,7 +30,7 @@ def test_parameters_cell_exposes_exactly_the_chapter_knobs():
     tree = ast.parse(nb.cells[1].source)
     names = [t.id for node in tree.body for t in node.targets]
     assert names[0] == "profile" and sorted(names[1:]) == sorted(chapter.Config.names())
-    assert "chapter.Config.resolve(profile" in nb.cells[2].source
+    assert "chapter.Config.from_notebook(profile, globals())" in nb.cells[2].source
 
 
 def test_no_verdict_or_bookkeeping_is_left_in_the_notebook():

@@ -539,9 +539,10 @@ GLUED_TABLE_MIMES = tuple(GLUE_PREFIX + mime for mime in TABLE_MIMES)  # a hidde
 
 
 def glued_values(html_dir: Path, docnames: Iterable[str]) -> dict[str, str]:
-    """key -> the text (HTML or Markdown) each executed chapter glued under that key. myst-nb
-    drops the hidden glue output from the notebook it renders, so a glue cell also displays its
-    value: the text of the cell's HTML and Markdown outputs stands for the value."""
+    """key -> the text (HTML or Markdown) each executed chapter glued under that key: the glue
+    output itself when the executed notebook keeps it (named in its scrapbook metadata), else,
+    as myst-nb drops hidden glue outputs from the notebook it renders, the tables the glue cell
+    displays (a glue cell also displays what it glues)."""
     values = {}
     for docname in docnames:
         notebook = executed_notebook(html_dir, docname)
@@ -549,12 +550,17 @@ def glued_values(html_dir: Path, docnames: Iterable[str]) -> dict[str, str]:
             continue
         for cell in read_executed(notebook).cells:
             keys = GLUE_CALL.findall(cell.source) if cell.cell_type == "code" else []
-            texts = []
+            named, shown = {}, []
             for output in cell.get("outputs", []):
                 data = output.get("data", {})
-                texts += ["".join(data[m]) for m in TABLE_MIMES + GLUED_TABLE_MIMES if m in data]
+                name = output.get("metadata", {}).get("scrapbook", {}).get("name")
+                texts = ["".join(data[m]) for m in TABLE_MIMES + GLUED_TABLE_MIMES if m in data]
+                if name:
+                    named[name] = "\n".join(texts)
+                else:
+                    shown += texts
             for key in keys:
-                values[key] = "\n".join(texts)
+                values[key] = named.get(key, "\n".join(shown))
     return values
 
 
