@@ -17,11 +17,15 @@ $(STAMP): pyproject.toml
 	@touch $(STAMP)
 
 # Unit and papermill tests, plus nbval running every notebook top to bottom as a student would
-# (at the smoke profile): each notebook is executed in full twice, no more.
+# (at the smoke profile): each notebook is executed in full twice, no more. Two pytest-xdist
+# workers, each test file (and each notebook) on one worker, one torch thread each (the two
+# workers share the two cores).
+TEST_WORKERS ?= 2
 test: $(STAMP)
 	$(BIN)/ruff check labkit tests tools
 	$(BIN)/lint-imports
-	LABKIT_PROFILE=smoke $(BIN)/python -m pytest tests --nbval-lax notebooks
+	LABKIT_PROFILE=smoke OMP_NUM_THREADS=1 $(BIN)/python -m pytest tests --nbval-lax notebooks \
+		-n $(TEST_WORKERS) --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check labkit tests tools

@@ -2,7 +2,9 @@
 
 The chapter tests assert on what their notebook's run wrote, and the book test renders these
 same executed notebooks without executing them again; with nbval's top-to-bottom run, CI
-executes every notebook twice in full and no more.
+executes every notebook twice in full and no more. Under pytest-xdist (`make test` runs two
+workers) the workers share one folder of executed notebooks: the first worker to ask for a
+notebook executes it while holding a file lock, the others wait and read its result.
 """
 
 from __future__ import annotations
@@ -26,20 +28,32 @@ class SmokeRuns:
     def __call__(self, name: str) -> tuple[nbformat.NotebookNode, Path, Path]:
         """(executed notebook, its runs folder, the executed file) for `name` at smoke."""
         if name not in self.done:
-            import papermill
+            from filelock import FileLock
 
             stem = Path(name).stem
             runs, out = self.root / stem / "runs", self.root / "executed" / name
             out.parent.mkdir(parents=True, exist_ok=True)
-            papermill.execute_notebook(str(NOTEBOOKS / name), str(out), cwd=str(out.parent),
-                                       parameters={"profile": "smoke", "out_dir": str(runs)},
-                                       progress_bar=False, kernel_name="python3")
+            done = out.with_suffix(".done")
+            with FileLock(str(out.with_suffix(".lock"))):
+                if not done.exists():  # no worker has executed it yet
+                    import papermill
+
+                    papermill.execute_notebook(
+                        str(NOTEBOOKS / name), str(out), cwd=str(out.parent),
+                        parameters={"profile": "smoke", "out_dir": str(runs)},
+                        progress_bar=False, kernel_name="python3")
+                    done.touch()
             self.done[name] = (nbformat.read(out, as_version=4), runs, out)
         return self.done[name]
 
 
 @pytest.fixture(scope="session")
-def smoke_run(tmp_path_factory):
+def smoke_run(tmp_path_factory, worker_id):
     """`smoke_run("02_dcgan_celeba.ipynb")` -> (executed notebook, runs folder, executed path)."""
+    if worker_id == "master":  # one process: a folder of its own
+        root = tmp_path_factory.mktemp("smoke")
+    else:  # xdist workers: the folder above each worker's base folder is shared
+        root = tmp_path_factory.getbasetemp().parent / "smoke"
+        root.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as monkeypatch:
-        yield SmokeRuns(tmp_path_factory.mktemp("smoke"), monkeypatch)
+        yield SmokeRuns(root, monkeypatch)
