@@ -201,22 +201,27 @@ def test_labkit_report_prints_the_tables_and_names_its_files(tmp_path, capsys):
 @pytest.mark.slow
 def test_labkit_sweep_runs_each_point_as_a_chapter_run_in_its_own_process(tmp_path,
                                                                          monkeypatch, capsys):
+    """Chapter 4's label smoothing as a sweep: two points, two local processes, a report that
+    knows class accuracy is better when higher, then a rerun that trains nothing."""
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
     sweep_grid = tmp_path / "grid.yaml"
-    sweep_grid.write_text("parameters: {profile: smoke, epochs: 1, data_repeats: 1}\n"
+    sweep_grid.write_text("parameters: {profile: smoke, epochs: 1}\n"
                           "seeds: [0]\n"
-                          "grid:\n  lr_d: [2.0e-4, 1.0e-3]\n")
+                          "grid:\n  real_label: [1.0, 0.9]\n")
     out = tmp_path / "sweep"
-    argv = ["sweep", "dcgan", "--grid", str(sweep_grid), "--jobs", "2", "--out", str(out)]
+    argv = ["sweep", "cgan", "--grid", str(sweep_grid), "--jobs", "2", "--out", str(out)]
     main(argv)
-    rows = {r["lr_d"]: r for r in csv.DictReader(open(out / "runs.csv"))}
-    assert set(rows) == {"0.0002", "0.001"}
-    assert all(r["status"] == "finished" and float(r["swd@1"]) > 0 for r in rows.values())
-    assert rows["0.0002"]["claim:d_loss_low"] == "inconclusive"
-    done = out / "points" / rows["0.001"]["id"]
+    rows = {r["real_label"]: r for r in csv.DictReader(open(out / "runs.csv"))}
+    assert set(rows) == {"1.0", "0.9"}
+    assert all(r["status"] == "finished" and 0 <= float(r["class_accuracy@1"]) <= 1
+               for r in rows.values())
+    assert rows["0.9"]["claim:more_epochs"] == "inconclusive"
+    done = out / "points" / rows["0.9"]["id"]
     (run,) = RunDir(done).children()
-    assert run.read_config()["train"]["lr_d"] == 1e-3 and (done / "run.log").is_file()
-    assert "claims" in (out / "report.md").read_text() and (out / "metric_vs_epoch.png").is_file()
+    assert run.read_config()["train"]["real_label"] == 0.9 and (done / "run.log").is_file()
+    text = (out / "report.md").read_text()
+    assert "class_accuracy (higher is better)" in text and "claims" in text
+    assert (out / "metric_vs_epoch.png").is_file()
     # A rerun skips the finished points (nothing is trained again).
     stamp = run.checkpoint_path.stat().st_mtime_ns
     capsys.readouterr()
