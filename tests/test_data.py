@@ -105,6 +105,39 @@ def test_cifar10_round_trips_pixels_labels_and_filters_classes(data_root: Path) 
     assert grey.images.shape == (2, 1, 16, 16)
 
 
+class RunsCode:
+    """A pickle payload that would run a command when unpickled."""
+
+    def __init__(self, marker: Path):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_cifar10_batch_that_would_run_code_is_refused_without_running_it(
+        data_root: Path, tmp_path: Path) -> None:
+    write_cifar(data_root)
+    marker = tmp_path / "ran"
+    batch = data_root / "cifar-10-batches-py" / "data_batch_3"
+    batch.write_bytes(pickle.dumps({"data": RunsCode(marker), "labels": [0]}))
+    with pytest.raises(ValueError, match=r"data_batch_3 is not a readable CIFAR-10 file "
+                                         r"\(refers to posix.system"):
+        load("cifar10")
+    assert not marker.exists()
+
+
+def test_damaged_cifar10_batches_are_errors_that_name_the_file(data_root: Path) -> None:
+    write_cifar(data_root)
+    batch = data_root / "cifar-10-batches-py" / "test_batch"
+    batch.write_bytes(batch.read_bytes()[:-30])
+    with pytest.raises(ValueError, match="test_batch is not a readable CIFAR-10 file"):
+        load("cifar10", split="test")
+    batch.write_bytes(pickle.dumps({"data": np.zeros((2, 100), np.uint8), "labels": [0, 1]}))
+    with pytest.raises(ValueError, match="test_batch is not a CIFAR-10 data batch"):
+        load("cifar10", split="test")
+
+
 # --- EMNIST -------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,8 @@
-"""CIFAR-10 from torchvision's on-disk layout (``cifar-10-batches-py``), read by torchvision."""
+"""CIFAR-10 from torchvision's on-disk layout (``cifar-10-batches-py``).
+
+Downloaded by torchvision (which checks the archive's published md5); read here with a
+restricted unpickler that accepts plain data and numpy arrays only, so a crafted batch file
+cannot run code, and checked for the shape and labels of a CIFAR-10 batch."""
 
 from __future__ import annotations
 
@@ -27,17 +31,50 @@ STEPS = """\
   3. Pass root="{root}" (or set LABKIT_DATA={root}), or use download=True."""
 
 
-class PresentCIFAR10(CIFAR10):
-    """torchvision's CIFAR10 that only checks the files exist (its md5 check rejects copies)."""
+# What a published CIFAR-10 batch may refer to when unpickled: numpy's array reconstruction and
+# the latin-1 bytes of a Python 2 pickle. Anything else (a pickle that would run code) is refused.
+ALLOWED = {("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+           ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+           ("numpy", "ndarray"), ("numpy", "dtype"), ("_codecs", "encode")}
 
-    def _check_integrity(self) -> bool:
-        folder = Path(self.root) / self.base_folder
-        return all((folder / name).is_file() for name, _ in self.train_list + self.test_list)
 
-    def _load_meta(self) -> None:
-        with open(Path(self.root) / self.base_folder / self.meta["filename"], "rb") as file:
-            self.classes = pickle.load(file, encoding="latin1")[self.meta["key"]]
-        self.class_to_idx = {name: i for i, name in enumerate(self.classes)}
+class _BatchUnpickler(pickle.Unpickler):
+    """Unpickles plain data and numpy arrays only; a reference to anything else is an error."""
+
+    def find_class(self, module: str, name: str):
+        if (module, name) in ALLOWED:
+            return super().find_class(module, name)
+        raise pickle.UnpicklingError(f"refers to {module}.{name}, which a CIFAR-10 batch never "
+                                     "does (loading it could run code)")
+
+
+def read_batch(path: Path) -> dict:
+    """One pickled CIFAR-10 file, read with the restricted unpickler; a ValueError names the
+    file when it is damaged, cut short or not a CIFAR-10 batch."""
+    try:
+        with open(path, "rb") as file:
+            entry = _BatchUnpickler(file, encoding="latin1").load()
+    except (pickle.UnpicklingError, EOFError, ValueError, TypeError, AttributeError) as error:
+        raise ValueError(f"{path} is not a readable CIFAR-10 file ({error}); download it "
+                         "again") from None
+    if not isinstance(entry, dict):
+        raise ValueError(f"{path} is not a CIFAR-10 file (it holds a {type(entry).__name__})")
+    return entry
+
+
+def _batch_arrays(path: Path) -> tuple[np.ndarray, np.ndarray]:
+    """(N×32×32×3 uint8 pixels, N int64 labels) of a data batch, checked."""
+    entry = read_batch(path)
+    data, labels = entry.get("data"), entry.get("labels")
+    if (not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2
+            or data.shape[1] != 3 * 32 * 32 or labels is None or len(labels) != len(data)):
+        raise ValueError(f"{path} is not a CIFAR-10 data batch: it should hold 'data' "
+                         "(N×3072 uint8) and N 'labels'")
+    labels = np.asarray(labels, dtype=np.int64)
+    if len(labels) and (labels.min() < 0 or labels.max() >= len(CLASSES)):
+        raise ValueError(f"{path} holds labels from {labels.min()} to {labels.max()}; "
+                         "CIFAR-10 has labels 0 to 9")
+    return data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1), labels
 
 
 def _files(root: Path, split: str) -> list[Path]:
@@ -46,11 +83,15 @@ def _files(root: Path, split: str) -> list[Path]:
 
 
 def _decode(request: Request) -> tuple[torch.Tensor, torch.Tensor]:
-    data = PresentCIFAR10(str(request.root), train=request.split == "train")
-    labels = np.asarray(data.targets, dtype=np.int64)
+    batches = [_batch_arrays(path) for path in _files(request.root, request.split)[:-1]]
+    meta = read_batch(_files(request.root, request.split)[-1])
+    if list(meta.get("label_names", [])) != CLASSES:
+        raise ValueError(f"{_files(request.root, request.split)[-1]} does not name CIFAR-10's "
+                         f"ten classes ({CLASSES})")
+    pixels = np.concatenate([b[0] for b in batches])
+    labels = np.concatenate([b[1] for b in batches])
     keep = select(labels, request, len(labels))
-    pixels = data.data[keep]  # N×32×32×3 uint8
-    images = resize_arrays(pixels, request.image_size, request.mode)
+    images = resize_arrays(pixels[keep], request.image_size, request.mode)
     return images, torch.from_numpy(labels[keep])
 
 
