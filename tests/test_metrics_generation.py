@@ -148,6 +148,30 @@ def test_missing_weights_file_from_the_environment_is_named(monkeypatch, tmp_pat
     assert not no_network  # a named file that is missing is an error, not a reason to download
 
 
+class RunsCode:
+    """A pickle payload that would run a command when unpickled."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        import os
+
+        return (os.system, (f"touch {self.marker}",))
+
+
+def test_a_crafted_inception_weights_file_is_refused_without_running_it(monkeypatch, tmp_path,
+                                                                        digits):
+    crafted = tmp_path / INCEPTION_FILE
+    marker = tmp_path / "ran"
+    torch.save({"weights": RunsCode(marker)}, crafted)
+    monkeypatch.setenv(WEIGHTS_ENV, str(crafted))
+    images = digits[1].float_images(8)
+    with pytest.raises(ValueError, match="does not load as plain tensors"):
+        fid(images, images)
+    assert not marker.exists()
+
+
 def test_offline_without_weights_fails_clearly_and_never_falls_back(monkeypatch, tmp_path,
                                                                     no_network, digits):
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)

@@ -69,6 +69,13 @@ def inception_extractor(weights: str | os.PathLike | None = None) -> nn.Module:
         raise ModuleNotFoundError("FID/KID need torchmetrics and torch-fidelity: "
                                   "pip install torchmetrics torch-fidelity") from exc
     path = inception_weights_path(weights)
+    try:  # torch-fidelity unpickles the file in full: first make sure it holds only tensors
+        torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # a file that would run code when unpickled, or a damaged one
+        raise ValueError(f"{path} is not torch-fidelity's Inception-v3 weights file "
+                         f"({INCEPTION_FILE}): it does not load as plain tensors "
+                         f"({type(exc).__name__}), and labkit never unpickles anything else "
+                         "(that could run code from the file)") from None
     try:
         network = NoTrainInceptionV3(name="inception-v3-compat", features_list=[str(INCEPTION_DIM)],
                                      feature_extractor_weights_path=str(path))
