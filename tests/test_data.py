@@ -407,6 +407,7 @@ def test_bad_arguments_fail_before_reading(monkeypatch: pytest.MonkeyPatch) -> N
     bad_calls = [
         (dict(name="celebA"), "'celeba'"),
         (dict(name="cifar10", split="valid"), "'test'"),
+        (dict(name="faces", image_size=100_000), "image_size=100000 is larger than 1024"),
         (dict(name="emnist", split="balanced-valid"), "'balanced-test'"),
         (dict(name="digits", channels=2), "1 or 3"),
         (dict(name="cifar10", classes=["aeroplane"]), "'airplane'"),

@@ -83,6 +83,9 @@ def available() -> dict[str, dict[str, Any]]:
     }
 
 
+MAX_IMAGE_SIZE = 1024  # pixels a side: far above every model of the course
+
+
 def _choices(values: Sequence[Any]) -> str:
     return ", ".join(repr(v) for v in values)
 
@@ -112,6 +115,10 @@ def _request(
     if channels not in (None, 1, 3):
         raise ValueError(f"channels must be None (native), 1 or 3, not {channels!r}")
     _positive("image_size", image_size)
+    if image_size is not None and image_size > MAX_IMAGE_SIZE:
+        raise ValueError(f"image_size={image_size} is larger than {MAX_IMAGE_SIZE}: the uint8 "
+                         "cache of a dataset at that size would not fit in memory (the course's "
+                         "models use 28 to 96; SR crops up to 256)")
     _positive("subset", subset)
     all_classes = tuple(spec.classes(split)) if spec.classes else ()
     if classes is not None:
