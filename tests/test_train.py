@@ -392,11 +392,28 @@ def test_resume_refuses_a_run_trained_with_other_settings_and_leaves_it_alone(bl
     assert [p.name for p in tmp_path.iterdir()] == [first.dir.name]
 
 
-def test_resume_takes_the_newest_run_with_the_same_settings(blobs, tmp_path):
-    same = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
-    train_gan(*tiny_gan(), blobs, epochs=1, lr_g=1e-3, out_dir=tmp_path, **FAST)  # newer, other
-    resumed = train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
-    assert resumed.dir == same.dir and resumed.metrics["epochs"] == 2
+def test_resume_continues_only_the_run_created_last(blobs, tmp_path):
+    older = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    newer = train_gan(*tiny_gan(), blobs, epochs=1, lr_g=1e-3, out_dir=tmp_path, **FAST)
+    with pytest.raises(ValueError, match=f"{newer.dir.name} was trained with other settings"):
+        train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
+    assert older.dir.read_metrics()["epochs"] == 1  # the older run is never taken over
+    resumed = train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path,
+                        resume=str(older.dir.path), **FAST)  # unless named
+    assert resumed.dir == older.dir and resumed.metrics["epochs"] == 2
+
+
+def test_a_run_killed_before_its_first_checkpoint_starts_afresh_and_leaves_older_ones(
+        blobs, tmp_path, capsys):
+    from labkit.train import RunDir
+
+    older = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
+    before = {p: p.read_bytes() for p in older.dir.path.rglob("*") if p.is_file()}
+    killed = RunDir.create("run", tmp_path)  # created, then killed before epoch 1 ended
+    fresh = train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
+    assert "stopped before its first checkpoint; starting a fresh run" in capsys.readouterr().out
+    assert fresh.dir not in (older.dir, killed) and fresh.metrics["epochs"] == 2
+    assert {p: p.read_bytes() for p in older.dir.path.rglob("*") if p.is_file()} == before
 
 
 def test_a_folder_being_trained_is_not_trained_by_a_second_process(blobs, tmp_path):

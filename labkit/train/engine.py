@@ -184,22 +184,26 @@ def resume_mismatch(run_dir: RunDir, config: TrainConfig, record: dict) -> list[
 
 
 def _resolve_resume(config: TrainConfig, run_dir: RunDir | None, record: dict) -> RunDir | None:
-    """The run folder to resume, or None for a fresh run. Only a run trained with the same
-    settings (but for those in FREE_ON_RESUME) is resumed; a ValueError says what differs."""
+    """The run folder to resume, or None for a fresh run.
+
+    resume=True continues the run of this name created last — never an earlier one — when it
+    holds a checkpoint and was trained with the same settings (but for FREE_ON_RESUME); when it
+    stopped before its first checkpoint, a fresh run starts in a new folder; when its settings
+    differ, a ValueError says what differs. resume=PATH continues that run, on the same terms.
+    """
     if config.resume is False or config.resume is None:
         return None
     if run_dir is not None:  # a given folder resumes only itself
         found = run_dir if run_dir.has_checkpoint else None
     elif config.resume is True:
-        found = RunDir.latest(config.name, config.out_dir,
-                              matching=lambda r: not resume_mismatch(r, config, record))
-        if found is None:
-            other = RunDir.latest(config.name, config.out_dir)
-            if other is None:
-                print(f"resume=True: no earlier '{config.name}' run with a checkpoint under "
-                      f"{config.out_dir or 'runs'}; starting a fresh run.")
-                return None
-            found = other  # refused below, saying what differs
+        found = RunDir.latest(config.name, config.out_dir)
+        if found is None or not found.has_checkpoint:
+            where = (f"the latest '{config.name}' run, {found}, stopped before its first "
+                     "checkpoint" if found else f"no earlier '{config.name}' run under "
+                     f"{config.out_dir or 'runs'}")
+            print(f"resume=True: {where}; starting a fresh run (earlier runs are left as they "
+                  "are).")
+            return None
     else:
         path = Path(config.resume)
         found = RunDir(path.parent.parent if path.is_file() else path)
@@ -211,7 +215,8 @@ def _resolve_resume(config: TrainConfig, run_dir: RunDir | None, record: dict) -
         raise ValueError(
             f"resume: {found} was trained with other settings ({'; '.join(changed)}). A run is "
             "resumed only with the settings it started with (epochs may grow): set them back, "
-            "or start a fresh run with resume=False. Earlier runs are never changed.")
+            "resume another run with resume='<its folder>', or start a fresh run with "
+            "resume=False. Earlier runs are never changed.")
     return found
 
 

@@ -22,9 +22,10 @@ import contextlib
 import csv
 import io
 import os
+import re
 import shutil
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 from ..atomic import atomic_write, read_json, write_json
@@ -79,21 +80,21 @@ class RunDir:
 
     @classmethod
     def latest(cls, name: str, out_dir: str | os.PathLike | None = None,
-               *, with_checkpoint: bool = True,
-               matching: Callable[[RunDir], bool] | None = None) -> RunDir | None:
-        """The newest run `<name>-*` under the parent (one with a checkpoint, by default; one
-        for which `matching(run)` holds, when given)."""
+               *, with_checkpoint: bool = False) -> RunDir | None:
+        """The run `<name>-<stamp>[-k]` under the parent that was created last (the one a
+        resume continues), or None; with `with_checkpoint`, the last created that holds a
+        checkpoint."""
         parent = runs_parent(out_dir)
         if not parent.is_dir():
             return None
-        found = [cls(p) for p in parent.glob(f"{name}-*") if p.is_dir()]
+        found = []
+        for path in parent.iterdir():
+            match = re.fullmatch(rf"{re.escape(name)}-(\d{{8}}-\d{{6}})(?:-(\d+))?", path.name)
+            if match and path.is_dir():
+                found.append(((match.group(1), int(match.group(2) or 0)), cls(path)))
         if with_checkpoint:
-            found = [r for r in found if r.has_checkpoint]
-        if matching is not None:
-            found = [r for r in found if matching(r)]
-        key = (lambda r: r.checkpoint_path.stat().st_mtime) if with_checkpoint else (
-            lambda r: r.path.stat().st_mtime)
-        return max(found, key=key, default=None)
+            found = [(k, r) for k, r in found if r.has_checkpoint]
+        return max(found, key=lambda item: item[0], default=(None, None))[1]
 
     def child(self, name: str) -> RunDir:
         """The run folder `name` inside this one (created if missing): a training run that is
