@@ -6,7 +6,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint book bench clean-book clean
+.PHONY: install test lint book bench reliability clean-book clean
 
 install: $(STAMP)
 
@@ -71,6 +71,10 @@ clean-book:
 
 clean: clean-book
 	rm -rf $(VENV) .pytest_cache .ruff_cache
+
+# The reliability suite with 20 kill -9 trials (make test runs 4): kill, resume, compare.
+reliability: $(STAMP)
+	OMP_NUM_THREADS=1 LABKIT_KILL_TRIALS=20 $(BIN)/python -m pytest tests/test_reliability.py -v
 
 # Throughput of the training path (writes bench/bench.json and bench/bench.md); ≤ 10 min on 2 CPUs.
 bench: $(STAMP)

@@ -9,6 +9,8 @@ notebook executes it while holding a file lock, the others wait and read its res
 
 from __future__ import annotations
 
+import json
+import os
 from pathlib import Path
 
 import nbformat
@@ -57,3 +59,30 @@ def smoke_run(tmp_path_factory, worker_id):
         root.mkdir(exist_ok=True)
     with pytest.MonkeyPatch.context() as monkeypatch:
         yield SmokeRuns(root, monkeypatch)
+
+
+def pytest_configure(config):
+    """One reliability log per session (tests/test_reliability.py appends to it); xdist workers
+    inherit its path from the controlling process."""
+    if not hasattr(config, "workerinput"):
+        log = Path(config.rootpath) / ".pytest_cache" / "reliability.jsonl"
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.write_text("")
+        os.environ["LABKIT_RELIABILITY_LOG"] = str(log)
+
+
+def pytest_terminal_summary(terminalreporter, config):
+    """The reliability suite's summary: cases, trials, failures."""
+    path = os.environ.get("LABKIT_RELIABILITY_LOG")
+    if hasattr(config, "workerinput") or not path or not Path(path).is_file():
+        return
+    cases = [json.loads(line) for line in Path(path).read_text().splitlines() if line]
+    if not cases:
+        return
+    terminalreporter.section("reliability suite")
+    for case in cases:
+        terminalreporter.write_line(f"{case['case']}: {case['trials']} trial(s), "
+                                    f"{case['failures']} failure(s)")
+    terminalreporter.write_line(
+        f"{len(cases)} cases, {sum(c['trials'] for c in cases)} trials, "
+        f"{sum(c['failures'] for c in cases)} failures")

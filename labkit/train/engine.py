@@ -331,7 +331,7 @@ def _train(run: Run, loop: _Loop, data: Batches, state: dict | None,
     """Restore (if resuming), then train the remaining epochs, each ending with its files."""
     config, processes = run.config, loop.processes
     start_epoch = _restore(run, loop, state) if state is not None else 1
-    if processes.main:
+    if processes.main and start_epoch <= config.epochs:  # a finished run's record stays as is
         _write_config(run, data, dtype, start_epoch, processes.world, record)
     iters = data.num_batches(config.batch_size) * config.data_repeats
     if config.max_steps_per_epoch:
