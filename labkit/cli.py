@@ -32,7 +32,8 @@ def run(argv: list[str]) -> None:
 
     parser = _parser("run", run.__doc__)
     parser.add_argument("chapter", help="a chapter's name or number (labkit run --help lists them)")
-    parser.add_argument("--profile", default="auto", help="smoke, cpu, full or auto (default)")
+    parser.add_argument("--profile", default="auto",
+                        help="smoke, cpu, full, gpu-offline or auto (default)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
                         help="a notebook parameter, e.g. -p epochs=5 -p subset=4000")
     parser.epilog = "chapters: " + ", ".join(f"{n} {m}" for m, n in chapters.CHAPTERS.items())

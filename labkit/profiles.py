@@ -12,7 +12,9 @@ The notebook's parameters cell sets `profile = "auto"` and every knob to None; t
 `Config.resolve(profile, **knobs)`: profile values overridden by every non-None parameter, each
 checked (type, allowed values, range) before any work, with an error naming the parameter, the
 value and what is allowed. `auto` means $LABKIT_PROFILE if set, else `full` when CUDA is
-available, else `cpu`.
+available, else `cpu`. A fourth profile, `gpu-offline`, is `full`'s scale on the offline data: each
+knob takes its `offline=` value, else full's. A chapter falls back to it when `auto` chose `full`
+and the real data cannot be obtained (`ChapterConfig.fallback`, `chapters.common.obtain`).
 """
 
 from __future__ import annotations
@@ -28,33 +30,39 @@ from dataclasses import MISSING, dataclass, field
 
 import torch
 
-PROFILES = ("smoke", "cpu", "full")
+PROFILES = ("smoke", "cpu", "full", "gpu-offline")
 DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def gpu_available() -> bool:
+    """Whether `auto` sees a GPU (CUDA). The one place the profile choice asks."""
+    return torch.cuda.is_available()
 
 
 def profile_name(profile: str = "auto") -> str:
     """Resolve `auto` to $LABKIT_PROFILE, else full on CUDA, else cpu; validate the name."""
     if profile == "auto":
-        profile = os.environ.get("LABKIT_PROFILE") or ("full" if torch.cuda.is_available()
-                                                       else "cpu")
+        profile = os.environ.get("LABKIT_PROFILE") or ("full" if gpu_available() else "cpu")
     if profile not in PROFILES:
         raise ValueError(f"unknown profile {profile!r}; choose one of {PROFILES} or 'auto'")
     return profile
 
 
-def knob(value=MISSING, *, smoke=MISSING, cpu=MISSING, full=MISSING, choices=None, low=None,
-         high=None, doc: str = ""):
-    """A chapter parameter: one value for every profile, or its smoke / cpu / full values.
+def knob(value=MISSING, *, smoke=MISSING, cpu=MISSING, full=MISSING, offline=MISSING,
+         choices=None, low=None, high=None, doc: str = ""):
+    """A chapter parameter: one value for every profile, or its smoke / cpu / full values
+    (`offline`: its gpu-offline value where that differs from full's: the data knobs).
 
     `choices` lists the allowed values (of the value, or of each item of a list); `low` and
     `high` bound a number (inclusive; None: open). `doc` says what it is, in a few words.
     """
     values = {p: v for p, v in zip(PROFILES, (smoke, cpu, full)) if v is not MISSING}
     if value is not MISSING:
-        values = {p: values.get(p, value) for p in PROFILES}
-    missing = [p for p in PROFILES if p not in values]
+        values = {p: values.get(p, value) for p in PROFILES[:3]}
+    missing = [p for p in PROFILES[:3] if p not in values]
     if missing:
         raise TypeError(f"knob(): no value for the profile(s) {missing}")
+    values["gpu-offline"] = values["full"] if offline is MISSING else offline
     return field(default=None, metadata={"profiles": values, "choices": choices, "low": low,
                                          "high": high, "doc": doc})
 
@@ -64,6 +72,10 @@ class ChapterConfig:
     """The parameters every chapter has; a chapter's Config adds its own knobs."""
 
     profile: str = "cpu"  # the resolved profile (not a knob: set by `resolve`)
+    # True when `auto` chose full (a GPU, no $LABKIT_PROFILE): missing real data then falls
+    # back to gpu-offline instead of stopping the notebook (not a knob: set by `resolve`)
+    fallback: bool = False
+    by_hand: tuple[str, ...] = ()  # the knobs given a value (not None) when resolving
     seed: int = knob(0, low=0, doc="random seed of the run")
     device: str = knob("auto", doc='"auto", "cuda", "cuda:N", "mps" or "cpu"')
     data_root: str | None = knob(None, doc="where datasets live (else $LABKIT_DATA)")
@@ -99,7 +111,9 @@ class ChapterConfig:
         for key, value in params.items():
             if value is not None:
                 values[key] = _checked(key, value, hints[key], by_name[key].metadata)
-        config = cls(profile=name, **values)
+        chosen = profile == "auto" and not os.environ.get("LABKIT_PROFILE") and name == "full"
+        given = tuple(sorted(k for k, v in params.items() if v is not None))
+        config = cls(profile=name, fallback=chosen, by_hand=given, **values)
         config.validate()
         return config
 
@@ -123,13 +137,21 @@ class ChapterConfig:
     # -------------------------------------------------------------- use
 
     def to_dict(self) -> dict:
-        """Every field (profile included) as a dict."""
-        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)}
+        """Every parameter, and the profile, as a dict."""
+        return {f.name: getattr(self, f.name) for f in dataclasses.fields(self)
+                if f.name not in ("fallback", "by_hand")}
 
     def replace(self, **changes):
         """A copy with some parameters changed, checked like `resolve`."""
-        params = {k: v for k, v in self.to_dict().items() if k != "profile"}
-        return type(self).resolve(self.profile, **{**params, **changes})
+        params = {k: getattr(self, k) for k in self.names()}
+        copied = type(self).resolve(self.profile, **{**params, **changes})
+        given = tuple(sorted({*self.by_hand, *(k for k, v in changes.items() if v is not None)}))
+        return dataclasses.replace(copied, fallback=self.fallback, by_hand=given)
+
+    def offline(self):
+        """This configuration at gpu-offline: full's scale on the offline data, keeping every
+        parameter set by hand."""
+        return type(self).resolve("gpu-offline", **{k: getattr(self, k) for k in self.by_hand})
 
     def changed(self) -> dict:
         """The parameters whose values differ from this profile's."""

@@ -42,7 +42,46 @@ def test_notebook_opens_with_badge_parameters_and_install(path):
               for line in parameters.source.splitlines() if "=" in line.split("#")[0]]
     assert values[0] == '"auto"' and all(v == "None" for v in values[1:]), "knobs default to None"
     install = nb.cells[2].source
-    assert f"git+{CONFIG['repository']['url']}" in install
+    assert f"git+{CONFIG['repository']['url']}@{branch}\"" in install
+
+
+def _sync_tool():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("sync_repository",
+                                                  ROOT / "tools" / "sync_repository.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_badge_and_install_line_are_derived_from_config_yml(path, tmp_path):
+    """One place names the repository and the branch students install: _config.yml. The book's
+    launch buttons read it; tools/sync_repository.py writes it into the notebooks, and a
+    notebook it would change disagrees with _config.yml."""
+    tool = _sync_tool()
+    url, branch = tool.repository()
+    assert (url, branch) == (CONFIG["repository"]["url"], CONFIG["repository"]["branch"])
+    assert tool.synced(path, url, branch) == nbformat.read(path, as_version=4), (
+        f"{path.name} disagrees with _config.yml: run tools/sync_repository.py")
+    other = tmp_path / "_config.yml"  # the tool follows _config.yml, whatever it says
+    other.write_text("repository:\n  url: https://github.com/someone/fork\n  branch: v2\n")
+    moved = tool.synced(path, *tool.repository(other))
+    assert "github/someone/fork/blob/v2/notebooks/" in moved.cells[0].source
+    assert '"labkit @ git+https://github.com/someone/fork@v2"' in moved.cells[2].source
+
+
+def test_installing_on_colab_keeps_colabs_torch():
+    """pip keeps an installed torch that satisfies labkit's pins: only lower bounds allowed."""
+    import tomllib
+
+    deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    for dep in deps:
+        name = re.split(r"[<>=!~ \[;]", dep, maxsplit=1)[0].lower()
+        assert not re.search(r"==|<|~=|!=", dep), f"{dep}: lower-bound pins only"
+        if name in ("torch", "torchvision"):
+            assert ">=" in dep
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -16,7 +16,7 @@ class Toy(ChapterConfig):
 
     epochs: int = knob(smoke=1, cpu=5, full=20, low=1)
     lr: float = knob(2e-4, low=0, high=1)
-    metric: str = knob(smoke="swd", cpu="swd", full="fid", choices=("swd", "fid"))
+    metric: str = knob(smoke="swd", cpu="swd", full="fid", offline="swd", choices=("swd", "fid"))
     subset: int | None = knob(None, low=1)
     sizes: list[int] = knob([32, 64], choices=(32, 64, 96))
     grid: dict | None = knob(None)
@@ -35,6 +35,42 @@ def test_auto_reads_the_environment_then_falls_back_to_cpu(monkeypatch):
     assert profiles.profile_name("auto") == "cpu"
     monkeypatch.setattr(profiles.torch.cuda, "is_available", lambda: True)
     assert profiles.profile_name("auto") == "full"
+
+
+def test_gpu_offline_is_fulls_scale_with_the_offline_values_and_fallback_only_from_auto(
+        monkeypatch):
+    offline = Toy.resolve("gpu-offline")
+    assert (offline.epochs, offline.metric) == (20, "swd")  # full's epochs, its offline metric
+    monkeypatch.delenv("LABKIT_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
+    chosen = Toy.resolve("auto", epochs=3, lr=2e-4)
+    assert chosen.profile == "full" and chosen.fallback  # auto chose full: may fall back
+    assert not Toy.resolve("full").fallback  # chosen by hand: an error stops the notebook
+    monkeypatch.setenv("LABKIT_PROFILE", "full")
+    assert not Toy.resolve("auto").fallback
+    twin = chosen.offline()
+    assert (twin.profile, twin.metric, twin.epochs, twin.lr) == ("gpu-offline", "swd", 3, 2e-4)
+    assert set(twin.by_hand) == {"epochs", "lr"} and "fallback" not in twin.to_dict()
+    assert chosen.replace(subset=5).fallback and "subset" in chosen.replace(subset=5).by_hand
+
+
+def test_obtain_falls_back_only_when_auto_chose_full(monkeypatch, capsys):
+    from labkit.chapters.common import obtain
+    from labkit.data import DatasetNotFoundError
+
+    def load(cfg):
+        if cfg.metric == "fid":  # the full profile's data: missing
+            raise DatasetNotFoundError("The automatic download of X failed: refused\nsteps")
+        return f"offline data at {cfg.epochs} epochs"
+
+    monkeypatch.delenv("LABKIT_PROFILE", raising=False)
+    monkeypatch.setattr(profiles, "gpu_available", lambda: True)
+    cfg, data = obtain(Toy.resolve("auto"), load)
+    assert (cfg.profile, data) == ("gpu-offline", "offline data at 20 epochs")
+    out = capsys.readouterr().out
+    assert out.count("could not be obtained") == 1 and "download of X failed" in out
+    with pytest.raises(DatasetNotFoundError, match="refused"):
+        obtain(Toy.resolve("full"), load)
 
 
 def test_profile_values_side_by_side_and_explicit_parameters_win():

@@ -309,10 +309,11 @@ def test_conditional_training_feeds_the_batch_labels_to_both_networks(tmp_path):
 
 
 def test_runs_go_to_google_drive_when_it_is_mounted(tmp_path, monkeypatch):
+    from labkit import colab
     from labkit.train import rundir
 
     monkeypatch.delenv("LABKIT_RUNS", raising=False)
-    monkeypatch.setattr(rundir, "COLAB_DRIVE", tmp_path / "MyDrive")
+    monkeypatch.setattr(colab, "MY_DRIVE", tmp_path / "MyDrive")
     assert rundir.runs_parent() == rundir.Path("runs")
     (tmp_path / "MyDrive").mkdir()
     assert rundir.runs_parent() == tmp_path / "MyDrive" / "gan-lab" / "runs"
@@ -409,9 +410,13 @@ def test_a_run_killed_before_its_first_checkpoint_starts_afresh_and_leaves_older
 
     older = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
     before = {p: p.read_bytes() for p in older.dir.path.rglob("*") if p.is_file()}
-    killed = RunDir.create("run", tmp_path)  # created, then killed before epoch 1 ended
+    killed = RunDir.create("run", tmp_path)  # created, then killed in its first checkpoint write
+    (killed.path / "checkpoints").mkdir()
+    half_written = killed.path / "checkpoints" / ".last.pt.tmp"
+    half_written.write_bytes(b"PK\x03\x04 cut short")
     fresh = train_gan(*tiny_gan(), blobs, epochs=2, out_dir=tmp_path, resume=True, **FAST)
     assert "stopped before its first checkpoint; starting a fresh run" in capsys.readouterr().out
+    assert not half_written.exists()  # no half-written file is left behind
     assert fresh.dir not in (older.dir, killed) and fresh.metrics["epochs"] == 2
     assert {p: p.read_bytes() for p in older.dir.path.rglob("*") if p.is_file()} == before
 

@@ -41,6 +41,7 @@ from ..metrics import inception_weights_path, scorer
 from ..models import count_parameters, dcgan, resdcgan
 from ..profiles import ChapterConfig, knob
 from ..train import Evaluator, Run, RunDir, TrainConfig, TrainingDiverged, runs_parent, train_gan
+from .common import obtain
 
 NUMBER, NAME, NOTEBOOK = 6, "ablations", "06_improved_dcgan.ipynb"
 SEED_REPORT = "004"
@@ -62,7 +63,9 @@ SMOOTH = {"real_label": 0.9, "fake_label": 0.1}  # the seed's chosen label targe
 
 
 def grid_path(profile: str) -> Path:
-    """The packaged grid file of a profile: labkit/chapters/grids/ablations_<profile>.yaml."""
+    """The packaged grid file of a profile: labkit/chapters/grids/ablations_<profile>.yaml
+    (gpu-offline runs full's grid, on the offline faces)."""
+    profile = "full" if profile == "gpu-offline" else profile
     return Path(str(importlib.resources.files(__package__) / "grids" / f"{NAME}_{profile}.yaml"))
 
 
@@ -71,17 +74,19 @@ class Config(ChapterConfig):
     """Chapter 6's parameters. full: the seed's setting (anime faces, 96 px, FID); cpu: the 100
     offline LFW faces, grayscale 32×32, 4× narrower networks, SWD; smoke: a tiny grid for CI."""
 
-    dataset: str = knob(smoke="faces", cpu="faces", full="anime",
+    dataset: str = knob(smoke="faces", cpu="faces", full="anime", offline="faces",
                         doc='"anime" on full (Kaggle anime faces); the offline "faces" otherwise')
     split: str = knob("all", doc='"all"')
-    image_size: int = knob(smoke=32, cpu=32, full=96, choices=(32, 64, 96),
+    image_size: int = knob(smoke=32, cpu=32, full=96, offline=64, choices=(32, 64, 96),
                            doc="96 as in the seed")
-    channels: int = knob(smoke=1, cpu=1, full=3, choices=(1, 3), doc="3 colour, 1 grayscale")
-    subset: int | None = knob(smoke=None, cpu=None, full=10_000, low=1,
+    channels: int = knob(smoke=1, cpu=1, full=3, offline=1, choices=(1, 3),
+                         doc="3 colour, 1 grayscale")
+    subset: int | None = knob(smoke=None, cpu=None, full=10_000, offline=None, low=1,
                               doc="10000 images as in the seed (None takes all)")
     epochs: int = knob(20, smoke=2, low=1, doc="the seed shows epochs 1, 5, 10 and 20")
-    batch_size: int = knob(smoke=16, cpu=20, full=128, low=1, doc="128 in the seed")
-    data_repeats: int = knob(smoke=1, cpu=2, full=1, low=1, doc="passes over the data per epoch")
+    batch_size: int = knob(smoke=16, cpu=20, full=128, offline=20, low=1, doc="128 in the seed")
+    data_repeats: int = knob(smoke=1, cpu=2, full=1, offline=5, low=1,
+                             doc="passes over the data per epoch")
     model: str = knob("dcgan", choices=MODELS, doc='"dcgan" or "resdcgan" (the modified pair)')
     blocks: int = knob(9, low=1, doc="residual blocks of the modified generator (9 in the seed)")
     nz: int = knob(smoke=32, cpu=100, full=100, low=1, doc="latent size (100 in the seed)")
@@ -92,13 +97,14 @@ class Config(ChapterConfig):
     beta1: float = knob(0.5, low=0, high=1, doc="Adam beta1 (0.5 in the seed)")
     real_label: float = knob(1.0, low=0, high=1, doc="D's target for real images")
     fake_label: float = knob(0.0, low=0, high=1, doc="D's target for fakes")
-    flip: bool = knob(smoke=True, cpu=True, full=False, doc="random horizontal flips")
+    flip: bool = knob(smoke=True, cpu=True, full=False, offline=True,
+                      doc="random horizontal flips")
     log_every: int = knob(smoke=6, cpu=10, full=20, low=1, doc="iterations between log lines")
-    metric: str = knob(smoke="swd", cpu="swd", full="fid", choices=METRICS,
+    metric: str = knob(smoke="swd", cpu="swd", full="fid", offline="swd", choices=METRICS,
                        doc='"fid" (Inception, full) or "swd" (offline)')
     eval_epochs: list[int] = knob([1, 5, 10, 20], smoke=[1, 2], low=1,
                                   doc="epochs at which the metric is measured (and the last)")
-    eval_samples: int = knob(smoke=64, cpu=100, full=5000, low=2,
+    eval_samples: int = knob(smoke=64, cpu=100, full=5000, offline=100, low=2,
                              doc="generated (and real) images per evaluation")
     seeds: list[int] = knob([0, 1, 2], smoke=[0, 1], low=0,
                             doc="the seeds every setting of the grid is trained with")
@@ -137,7 +143,7 @@ def check_ready(cfg: Config) -> None:
     if not cfg.single_run:
         for point in grid_points(cfg):
             TrainConfig.from_profile(point_config(point, cfg.out_dir), name=NAME)
-    if cfg.metric == "fid":
+    if cfg.metric == "fid" and not cfg.fallback:  # else load_data checks, after a fallback
         inception_weights_path()
 
 
@@ -160,8 +166,16 @@ def differences_from_paper(cfg: Config) -> list[dict]:
 # --------------------------------------------------------------------------- data and models
 
 
-def load_data(cfg: Config) -> ImageSet:
-    """The training images as a uint8 cache."""
+def load_data(cfg: Config) -> tuple[Config, ImageSet]:
+    """The training images as a uint8 cache, and the configuration they were loaded with: on a
+    GPU without the anime faces (no automatic download), the offline faces at gpu-offline."""
+    cfg, images = obtain(cfg, _load_images)
+    if cfg.metric == "fid":
+        inception_weights_path()  # before training: the error says how to get the weights
+    return cfg, images
+
+
+def _load_images(cfg: Config) -> ImageSet:
     return load(cfg.dataset, root=cfg.data_root, split=cfg.split, image_size=cfg.image_size,
                 channels=cfg.channels, subset=cfg.subset)
 
@@ -231,7 +245,7 @@ def train_point(cfg: Config, data: ImageSet | None = None) -> dict:
     {"status", "run_dir", "error"}. A NaN loss ends the run as "diverged" (recorded, not
     raised). metrics.json gains `curve_metric`, `model`, `sample_spread` (the samples' spread
     over the real images') and `collapsed` (spread below COLLAPSE_BELOW)."""
-    data = data if data is not None else load_data(cfg)
+    data = data if data is not None else _load_images(cfg)
     generator, discriminator = build_models(cfg, data.images.shape[1])
     run_dir = RunDir.create(NAME, cfg.out_dir)
     try:
@@ -730,6 +744,7 @@ def run(cfg: Config) -> Result:
     single_run), then tables, figures, findings and claims in the chapter folder."""
     check_ready(cfg)
     set_threads(cfg)
+    cfg, _ = load_data(cfg)  # the anime faces, or on a GPU without them the offline faces
     folder, records = train_all(cfg)
     if cfg.single_run:
         return Result(folder, records)

@@ -34,7 +34,7 @@ from ..profiles import ChapterConfig, knob
 from ..stats import mean_interval
 from ..train import Evaluator, Run, TrainConfig, train_gan
 from ..train.checkpoint import load as load_checkpoint
-from .common import main_process
+from .common import main_process, obtain
 
 NUMBER, NAME, NOTEBOOK = 4, "cgan", "04_cgan_emnist.ipynb"
 SEED_REPORT = "003"  # its conditional GAN part (its SRGAN part is chapter 5)
@@ -83,19 +83,22 @@ class Config(ChapterConfig):
     and `labkit sweep` resolve the same way.
     """
 
-    dataset: str = knob(smoke="digits", cpu="digits", full="emnist", choices=("digits", "emnist"),
+    dataset: str = knob(smoke="digits", cpu="digits", full="emnist", offline="digits",
+                        choices=("digits", "emnist"),
                         doc='"emnist" on full; the offline "digits" otherwise')
-    split: str = knob(smoke="train", cpu="train", full="balanced",
+    split: str = knob(smoke="train", cpu="train", full="balanced", offline="train",
                       doc='training split: "balanced" (EMNIST) or "train" (digits)')
-    test_split: str = knob(smoke="test", cpu="test", full="balanced-test",
+    test_split: str = knob(smoke="test", cpu="test", full="balanced-test", offline="test",
                            doc='held-out split for the classifier: "balanced-test" or "test"')
-    subset: int | None = knob(smoke=640, cpu=None, full=12_800, low=1,
+    download: bool = knob(smoke=False, cpu=False, full=True,
+                          doc="fetch a missing dataset (checksummed) before falling back")
+    subset: int | None = knob(smoke=640, cpu=None, full=12_800, offline=None, low=1,
                               doc="12800: the first 100 batches of 128, as the report trained on")
     image_size: int = knob(28, low=4, doc="28 as in the report (a multiple of 4)")
     latent_dim: int = knob(128, low=1, doc="128 as in the report")
     epochs: int = knob(smoke=2, cpu=12, full=100, low=1, doc="100 in the report")
     batch_size: int = knob(smoke=64, cpu=64, full=128, low=1, doc="128 in the report")
-    data_repeats: int = knob(smoke=1, cpu=4, full=1, low=1,
+    data_repeats: int = knob(smoke=1, cpu=4, full=1, offline=10, low=1,
                              doc="passes over the data per epoch (the small offline set)")
     seed_settings: bool = knob(smoke=False, cpu=False, full=True,
                                doc="True: the report's optimiser (SEED_SETTINGS)")
@@ -146,9 +149,10 @@ class Config(ChapterConfig):
 
 def check_ready(cfg: Config) -> None:
     """Fail now, before any training, when the run could not finish: invalid training settings,
-    or a dataset that is not on disk (the error says how to get it)."""
+    or a dataset that is not on disk and will not be downloaded (the error says how to get it;
+    with `download` the data cell fetches it, or falls back to the offline digits)."""
     TrainConfig.from_profile(cfg, name=NAME)
-    if not available()[cfg.dataset]["offline"]:
+    if not available()[cfg.dataset]["offline"] and not cfg.download:
         load(cfg.dataset, root=cfg.data_root, split=cfg.test_split, image_size=cfg.image_size,
              channels=1)
 
@@ -179,13 +183,18 @@ class Characters:
                 f"class: {int(counts.min())} to {int(counts.max())}")
 
 
-def load_data(cfg: Config) -> Characters:
-    """The training images (the first `subset` of them) and the held-out split, grayscale."""
-    def split(name: str, subset: int | None = None) -> ImageSet:
-        return load(cfg.dataset, root=cfg.data_root, split=name, image_size=cfg.image_size,
-                    channels=1, subset=subset)
+def load_data(cfg: Config) -> tuple[Config, Characters]:
+    """The training images (the first `subset` of them) and the held-out split, grayscale, and
+    the configuration they were loaded with: on a GPU without EMNIST (download refused), the
+    offline digits at gpu-offline (`obtain`)."""
+    def characters(cfg: Config) -> Characters:
+        def split(name: str, subset: int | None = None) -> ImageSet:
+            return load(cfg.dataset, root=cfg.data_root, split=name, image_size=cfg.image_size,
+                        channels=1, subset=subset, download=cfg.download)
 
-    return Characters(split(cfg.split, cfg.subset), split(cfg.test_split))
+        return Characters(split(cfg.split, cfg.subset), split(cfg.test_split))
+
+    return obtain(cfg, characters)
 
 
 def plot_real_rows(data: Characters, per_row: int = 10) -> Figure:
@@ -883,7 +892,7 @@ def run(cfg: Config) -> Result:
     """The whole chapter, headless, in the notebook's order: data, models, the judge, training
     with class accuracy, the final evaluation, figures, the discriminator's verdicts, claims."""
     check_ready(cfg)
-    data = load_data(cfg)
+    cfg, data = load_data(cfg)
     models = build_models(cfg, data)
     classifier = train_judge(cfg, data)
     trained = train(cfg, data, models, callbacks=(evaluator(cfg, data, classifier),))

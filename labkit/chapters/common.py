@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Callable, Sequence
 
 import torch
 
 import labkit
 
+from ..data import DatasetNotFoundError
 from ..train import pick_device
 
 
@@ -26,3 +28,35 @@ def environment(device: str = "auto", profile: str = "cpu") -> torch.device:
         print("No GPU found. On Colab: Runtime > Change runtime type > GPU, then run all cells "
               "again.")
     return found
+
+
+def obtain(cfg, load: Callable):
+    """`(cfg, load(cfg))`: the chapter's data and the configuration they were loaded with.
+
+    When `auto` chose `full` (a GPU) but the real data cannot be obtained (not on disk and the
+    download refused: Google Drive's quota, no Kaggle token, no network), the notebook does not
+    stop: one box says which data are missing, why and how to get them, and the chapter goes on
+    with the offline data at full's scale (profile `gpu-offline`; every result it records names
+    that profile). A profile chosen by hand (`profile="full"`, $LABKIT_PROFILE) keeps the error.
+    """
+    try:
+        return cfg, load(cfg)
+    except DatasetNotFoundError as error:
+        if not cfg.fallback:
+            raise
+        offline = cfg.offline()
+        notice("The full profile's data could not be obtained: this run continues on the "
+               "offline data at GPU scale (profile 'gpu-offline')",
+               [str(error).splitlines()[0],
+                "Every number, figure and verdict below comes from the offline data, and the "
+                "run folder records profile 'gpu-offline'. For the real data, get it as below "
+                "and run the notebook again (profile='full' stops here instead).", "",
+                *str(error).splitlines()[1:]])
+        return offline, load(offline)
+
+
+def notice(title: str, lines: Sequence[str]) -> None:
+    """Print one framed box: a title and its lines (plain text reads the same in Colab, Jupyter,
+    the built book and a terminal)."""
+    rule = "━" * 78
+    print("\n".join([rule, f"⚠  {title}", rule, *lines, rule]))

@@ -49,7 +49,7 @@ from ..pixels import to_signed
 from ..profiles import ChapterConfig, knob
 from ..stats import Interval, difference_interval, mean_interval
 from ..train import Run, RunDir, TrainConfig, distributed, pick_device, train_gan
-from .common import main_process
+from .common import main_process, obtain
 
 NUMBER, NAME, NOTEBOOK = 3, "crossdata", "03_cross_dataset.ipynb"
 SEED_REPORT = "001"
@@ -112,8 +112,11 @@ class Config(ChapterConfig):
     iterations of batch_size images) for every dataset."""
 
     datasets: list[dict] = knob(smoke=OFFLINE_SETS, cpu=OFFLINE_SETS, full=REAL_SETS,
+                                offline=OFFLINE_SETS,
                                 doc="one dict per dataset: name, train, test, channels, "
                                     "classes, seed_row")
+    download: bool = knob(smoke=False, cpu=False, full=True,
+                          doc="fetch a missing dataset (checksummed) before falling back")
     image_size: int = knob(32, choices=(32,), doc="32: the layout the seed report lists")
     nz: int = knob(100, low=1, doc="latent size (100 in the seed report)")
     ngf: int = knob(smoke=16, cpu=64, full=128, low=1, doc="generator width (128 in the seed)")
@@ -121,20 +124,21 @@ class Config(ChapterConfig):
     epochs: int = knob(smoke=2, cpu=4, full=10, low=1)
     steps_per_epoch: int = knob(smoke=4, cpu=100, full=880, low=1,
                                 doc="iterations per epoch: the same for every dataset")
-    batch_size: int = knob(smoke=16, cpu=64, full=128, low=1)
+    batch_size: int = knob(smoke=16, cpu=64, full=128, offline=64, low=1,
+                           doc="128 in the seed (64 offline: 80 training faces)")
     lr_d: float = knob(2e-4, low=0, high=1, doc="Adam learning rate of D")
     lr_g: float = knob(2e-4, low=0, high=1, doc="Adam learning rate of G")
     beta1: float = knob(0.5, low=0, high=1, doc="Adam beta1 of both networks")
     real_label: float = knob(1.0, low=0, high=1, doc="D's target for real images")
     fake_label: float = knob(0.0, low=0, high=1, doc="D's target for fakes")
     log_every: int = knob(smoke=2, cpu=50, full=220, low=1, doc="iterations between log lines")
-    eval_samples: int = knob(smoke=64, cpu=500, full=10_000, low=2,
+    eval_samples: int = knob(smoke=64, cpu=500, full=10_000, offline=500, low=2,
                              doc="images per set for SWD and FID (at most)")
-    memo_samples: int = knob(smoke=64, cpu=500, full=1000, low=2,
+    memo_samples: int = knob(smoke=64, cpu=500, full=1000, offline=500, low=2,
                              doc="generated images for the memorisation test")
-    swd_draws: int = knob(smoke=2, cpu=6, full=3, low=1,
+    swd_draws: int = knob(smoke=2, cpu=6, full=3, offline=6, low=1,
                           doc="independent draws each SWD number is averaged over")
-    quality: str = knob(smoke="swd", cpu="swd", full="fid", choices=("fid", "swd"),
+    quality: str = knob(smoke="swd", cpu="swd", full="fid", offline="swd", choices=("fid", "swd"),
                         doc='"fid" (also FID, needs Inception\'s weights) or "swd" alone')
 
     def validate(self) -> None:
@@ -161,14 +165,19 @@ class Config(ChapterConfig):
 
 def check_ready(cfg: Config) -> None:
     """Fail now, before any training, when the run could not finish (FID without Inception's
-    weights: the error says how to get them, or to set quality="swd")."""
+    weights: the error says how to get them, or to set quality="swd"). When `auto` chose full,
+    the data cell may still fall back to the offline sets (SWD): `load_data` checks then."""
     TrainConfig.from_profile(cfg, name=NAME)
-    if cfg.quality == "fid":
-        try:
-            inception_weights_path()
-        except InceptionWeightsUnavailable as error:
-            raise InceptionWeightsUnavailable(
-                f"{error}\nOr run the chapter without FID: quality=\"swd\".") from None
+    if cfg.quality == "fid" and not cfg.fallback:
+        _check_inception()
+
+
+def _check_inception() -> None:
+    try:
+        inception_weights_path()
+    except InceptionWeightsUnavailable as error:
+        raise InceptionWeightsUnavailable(
+            f"{error}\nOr run the chapter without FID: quality=\"swd\".") from None
 
 
 # --------------------------------------------------------------------------- the seed report
@@ -235,11 +244,20 @@ class Dataset:
         return self.spec.get("seed_row")
 
 
-def load_data(cfg: Config) -> dict[str, Dataset]:
-    """Every dataset at `image_size`, its training split and its held-out split."""
+def load_data(cfg: Config) -> tuple[Config, dict[str, Dataset]]:
+    """Every dataset at `image_size`, its training split and its held-out split, and the
+    configuration they were loaded with: on a GPU where one of the real sets cannot be had
+    (download refused), the three offline stand-ins at gpu-offline (`obtain`)."""
+    cfg, sets = obtain(cfg, _load_sets)
+    if cfg.quality == "fid":
+        _check_inception()  # before training: the error says how to get the weights
+    return cfg, sets
+
+
+def _load_sets(cfg: Config) -> dict[str, Dataset]:
     sets = {}
     for spec in cfg.datasets:
-        common = {"root": cfg.data_root, "image_size": cfg.image_size,
+        common = {"root": cfg.data_root, "image_size": cfg.image_size, "download": cfg.download,
                   "channels": spec["channels"], "classes": spec.get("classes")}
         sets[spec["name"]] = Dataset(spec, load(spec["name"], split=spec["train"], **common),
                                      load(spec["name"], split=spec["test"], **common))
@@ -896,7 +914,7 @@ def run(cfg: Config) -> Result:
     """The whole chapter, headless, as the notebook runs it: data, width probe, one training
     per dataset, figures, SWD ratios (and FID), memorisation tests, table and claims."""
     check_ready(cfg)
-    sets = load_data(cfg)
+    cfg, sets = load_data(cfg)
     speed = width_speed(cfg)
     chapter_dir = chapter_folder(cfg)
     result = Result(chapter_dir, runs=train_all(cfg, sets, chapter_dir))

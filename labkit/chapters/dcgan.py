@@ -25,7 +25,7 @@ from ..models import dcgan
 from ..profiles import ChapterConfig, knob
 from ..stats import mean_interval
 from ..train import Evaluator, Run, TrainConfig, train_gan
-from .common import main_process
+from .common import main_process, obtain
 
 NUMBER, NAME, NOTEBOOK = 2, "dcgan", "02_dcgan_celeba.ipynb"
 SEED_REPORT = "000"
@@ -37,15 +37,19 @@ class Config(ChapterConfig):
     """Chapter 2's parameters. full: the seed's setting on CelebA; cpu: the 100 offline LFW
     faces, grayscale 32×32, many short passes, SWD; smoke: a tiny run for CI."""
 
-    dataset: str = knob(smoke="faces", cpu="faces", full="celeba",
+    dataset: str = knob(smoke="faces", cpu="faces", full="celeba", offline="faces",
                         doc='"celeba" on full; the offline "faces" otherwise')
-    split: str = knob(smoke="all", cpu="all", full="train", doc='"train" (CelebA), "all"')
+    split: str = knob(smoke="all", cpu="all", full="train", offline="all",
+                      doc='"train" (CelebA), "all"')
+    download: bool = knob(smoke=False, cpu=False, full=True,
+                          doc="fetch a missing dataset (checksummed) before falling back")
     image_size: int = knob(smoke=32, cpu=32, full=64, choices=(32, 64, 96),
                            doc="64 as in the seed")
-    channels: int = knob(smoke=1, cpu=1, full=3, choices=(1, 3), doc="3 colour, 1 grayscale")
+    channels: int = knob(smoke=1, cpu=1, full=3, offline=1, choices=(1, 3),
+                         doc="3 colour, 1 grayscale")
     subset: int | None = knob(None, low=1, doc="4000 reproduces the seed's CelebA subset")
-    epochs: int = knob(smoke=2, cpu=20, full=5, low=1)
-    batch_size: int = knob(smoke=16, cpu=32, full=128, low=1, doc="128 in the seed")
+    epochs: int = knob(smoke=2, cpu=20, full=5, offline=20, low=1)
+    batch_size: int = knob(smoke=16, cpu=32, full=128, offline=32, low=1, doc="128 in the seed")
     nz: int = knob(smoke=32, cpu=100, full=100, low=1, doc="latent size (100 in the seed)")
     ngf: int = knob(smoke=16, cpu=64, full=64, low=1, doc="generator width (64 in the seed)")
     ndf: int = knob(smoke=16, cpu=64, full=64, low=1, doc="discriminator width")
@@ -54,28 +58,35 @@ class Config(ChapterConfig):
     beta1: float = knob(0.5, low=0, high=1, doc="Adam beta1 (0.5 in the seed)")
     real_label: float = knob(1.0, low=0, high=1, doc="D's target for real images")
     fake_label: float = knob(0.0, low=0, high=1, doc="D's target for fakes")
-    flip: bool = knob(smoke=True, cpu=True, full=False, doc="random horizontal flips")
-    data_repeats: int = knob(smoke=2, cpu=24, full=1, low=1, doc="passes over the data per epoch")
-    log_every: int = knob(smoke=5, cpu=36, full=200, low=1, doc="iterations between log lines")
-    metric: str = knob(smoke="swd", cpu="swd", full="fid", choices=("fid", "swd"),
+    flip: bool = knob(smoke=True, cpu=True, full=False, offline=True,
+                      doc="random horizontal flips")
+    data_repeats: int = knob(smoke=2, cpu=24, full=1, offline=100, low=1,
+                             doc="passes over the data per epoch")
+    log_every: int = knob(smoke=5, cpu=36, full=200, offline=100, low=1,
+                          doc="iterations between log lines")
+    metric: str = knob(smoke="swd", cpu="swd", full="fid", offline="swd", choices=("fid", "swd"),
                        doc='quality metric: "fid" (Inception) or "swd"')
-    eval_every: int = knob(smoke=1, cpu=2, full=1, low=1, doc="epochs between evaluations")
-    eval_samples: int = knob(smoke=64, cpu=100, full=10_000, low=2,
+    eval_every: int = knob(smoke=1, cpu=2, full=1, offline=2, low=1,
+                           doc="epochs between evaluations")
+    eval_samples: int = knob(smoke=64, cpu=100, full=10_000, offline=100, low=2,
                              doc="generated (and real) images per evaluation")
 
 
 def check_ready(cfg: Config) -> None:
     """Fail now, before any training, when the run could not finish (FID without Inception's
-    weights: the error says the two ways to get them)."""
+    weights: the error says the two ways to get them). When `auto` chose full, the data cell may
+    still fall back to the offline faces (SWD): `evaluator` checks the weights then."""
     TrainConfig.from_profile(cfg, name=NAME)
-    if cfg.metric == "fid":
+    if cfg.metric == "fid" and not cfg.fallback:
         inception_weights_path()
 
 
-def load_data(cfg: Config) -> ImageSet:
-    """The training images as a uint8 cache."""
-    return load(cfg.dataset, root=cfg.data_root, split=cfg.split, image_size=cfg.image_size,
-                channels=cfg.channels, subset=cfg.subset)
+def load_data(cfg: Config) -> tuple[Config, ImageSet]:
+    """The training images as a uint8 cache, and the configuration they were loaded with: on a
+    GPU without CelebA (download refused), the offline faces at gpu-offline (`obtain`)."""
+    return obtain(cfg, lambda cfg: load(cfg.dataset, root=cfg.data_root, split=cfg.split,
+                                        image_size=cfg.image_size, channels=cfg.channels,
+                                        subset=cfg.subset, download=cfg.download))
 
 
 def build_models(cfg: Config, data: ImageSet) -> tuple[torch.nn.Module, torch.nn.Module]:
@@ -88,6 +99,8 @@ def build_models(cfg: Config, data: ImageSet) -> tuple[torch.nn.Module, torch.nn
 def evaluator(cfg: Config, data: ImageSet) -> Evaluator:
     """Scores the same generated images every `eval_every` epochs against as many real ones
     (Inception FID on full, SWD offline) and keeps checkpoints/best.pt."""
+    if cfg.metric == "fid":
+        inception_weights_path()  # before training: the error says how to get the weights
     real = data.float_images(cfg.eval_samples, generator=torch.Generator().manual_seed(cfg.seed))
     options = {} if cfg.metric == "fid" else {"seed": cfg.seed}
     return Evaluator(scorer(cfg.metric, **options), real, every=cfg.eval_every)
@@ -212,7 +225,7 @@ class Result:
 def run(cfg: Config) -> Result:
     """The whole chapter, headless: data, models, training with evaluation, figures, claims."""
     check_ready(cfg)
-    data = load_data(cfg)
+    cfg, data = load_data(cfg)
     generator, discriminator = build_models(cfg, data)
     trained = train(cfg, data, generator, discriminator, callbacks=(evaluator(cfg, data),))
     result = Result(trained, data)

@@ -39,7 +39,7 @@ from ..pixels import hwc_uint8, to_signed
 from ..profiles import ChapterConfig, knob
 from ..stats import mean_interval
 from ..train import Run, RunDir, SuperResolution, TrainConfig, distributed, pick_device, train_gan
-from .common import main_process
+from .common import main_process, obtain
 
 NUMBER, NAME, NOTEBOOK = 5, "srgan", "05_srgan.ipynb"
 SEED_REPORT = "003"
@@ -65,11 +65,13 @@ class Config(ChapterConfig):
     DIV2K valid; cpu: crops of seven offline photographs, scored on the two held-out ones, a
     smaller generator that learns a correction to bicubic, MSE content loss; smoke: tiny."""
 
-    dataset: str = knob(smoke="photos", cpu="photos", full="div2k",
+    dataset: str = knob(smoke="photos", cpu="photos", full="div2k", offline="photos",
                         doc='training images: "div2k" (full) or the offline "photos"')
     split: str = knob("train", doc="the training split")
+    download: bool = knob(smoke=False, cpu=False, full=True,
+                          doc="fetch missing data (checksummed) before falling back")
     eval_sets: list[str] = knob(smoke=["photos"], cpu=["photos"],
-                                full=["set5", "set14", "div2k"],
+                                full=["set5", "set14", "div2k"], offline=["photos"],
                                 doc="evaluation sets (labkit.data.load_images names or folders)")
     eval_limit: int = knob(0, low=0, doc="the first N images of each evaluation set, 0 for all")
     scale: int = knob(4, choices=(2, 4, 8), doc="upscaling factor (4 in the paper)")
@@ -185,10 +187,17 @@ def chapter_folder(cfg: Config) -> RunDir:
 # --------------------------------------------------------------------------- data
 
 
+def load_data(cfg: Config) -> tuple[Config, ImageSet, dict[str, dict[str, torch.Tensor]]]:
+    """(configuration, training crops, evaluation sets): on a GPU where DIV2K or a benchmark
+    cannot be had (download refused), the offline photographs at gpu-offline (`obtain`)."""
+    cfg, (crops, evaluation) = obtain(cfg, lambda cfg: (load_crops(cfg), load_evaluation(cfg)))
+    return cfg, crops, evaluation
+
+
 def load_crops(cfg: Config) -> ImageSet:
     """The HR training crops (`crops` random `hr_size` squares, cut once and cached as uint8)."""
     return load(cfg.dataset, root=cfg.data_root, split=cfg.split, image_size=cfg.hr_size,
-                subset=cfg.crops, seed=cfg.seed)
+                subset=cfg.crops, seed=cfg.seed, download=cfg.download)
 
 
 def load_evaluation(cfg: Config) -> dict[str, dict[str, torch.Tensor]]:
@@ -818,8 +827,8 @@ def run(cfg: Config) -> Result:
     """The whole chapter, headless: data, the three stages, scores, figures, claims."""
     check_ready(cfg)
     set_threads(cfg)
+    cfg, crops, evaluation = load_data(cfg)
     chapter_dir = chapter_folder(cfg)
-    crops, evaluation = load_crops(cfg), load_evaluation(cfg)
     content = content_loss(cfg)
     generator, discriminator = build_models(cfg)
     srresnet = pretrain(cfg, crops, chapter_dir, generator, discriminator)

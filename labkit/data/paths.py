@@ -5,9 +5,15 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from .. import colab
+
 
 def default_root() -> Path:
-    """The per-user data folder: ``$XDG_CACHE_HOME/labkit/data``, else ``~/.cache/labkit/data``."""
+    """The per-user data folder: ``MyDrive/gan-lab/data`` when Google Drive is mounted (Colab: it
+    survives a disconnect), else ``$XDG_CACHE_HOME/labkit/data``, else ``~/.cache/labkit/data``."""
+    drive = colab.drive_folder()
+    if drive is not None:
+        return drive / "data"
     cache_home = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(cache_home).expanduser() / "labkit" / "data"
 

@@ -23,7 +23,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .config import TrainConfig
 from .device import amp_dtype, autocast, pick_device, use_channels_last
-from .rundir import RunDir, differences
+from .rundir import RunDir, RunInUse, differences
 from .steps import Labels, discriminator_step, generator_step
 
 STATS = ("loss_d", "loss_g", "d_x", "d_g_z1", "d_g_z2")
@@ -201,6 +201,9 @@ def _resolve_resume(config: TrainConfig, run_dir: RunDir | None, record: dict) -
             where = (f"the latest '{config.name}' run, {found}, stopped before its first "
                      "checkpoint" if found else f"no earlier '{config.name}' run under "
                      f"{config.out_dir or 'runs'}")
+            if found is not None:  # a kill during its first checkpoint write left a .tmp file
+                with contextlib.suppress(RunInUse), found.lock():
+                    found.remove_partial_files()
             print(f"resume=True: {where}; starting a fresh run (earlier runs are left as they "
                   "are).")
             return None

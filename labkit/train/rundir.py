@@ -28,9 +28,9 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from .. import colab
 from ..atomic import atomic_write, read_json, write_json
 
-COLAB_DRIVE = Path("/content/drive/MyDrive")
 CONFIG, HISTORY, METRICS, CLAIMS = "config.json", "history.json", "metrics.json", "claims.json"
 LOCK = ".lock"
 
@@ -49,8 +49,9 @@ def runs_parent(out_dir: str | os.PathLike | None = None) -> Path:
     Colab (so runs survive a disconnect), else ./runs."""
     if out_dir or os.environ.get("LABKIT_RUNS"):
         return Path(out_dir or os.environ["LABKIT_RUNS"])
-    if COLAB_DRIVE.is_dir():
-        return COLAB_DRIVE / "gan-lab" / "runs"
+    drive = colab.drive_folder()
+    if drive is not None:
+        return drive / "runs"
     return Path("runs")
 
 
