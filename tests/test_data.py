@@ -422,13 +422,14 @@ def test_bad_arguments_fail_before_reading(monkeypatch: pytest.MonkeyPatch) -> N
 def test_failed_download_gives_the_manual_route(
     data_root: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import torchvision.datasets
+    from labkit.data import celeba
 
-    class QuotaCelebA:
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            raise RuntimeError("Too many users have viewed or downloaded this file recently")
+    def quota(*args: object) -> None:
+        raise RuntimeError("Too many users have viewed or downloaded this file recently")
 
-    monkeypatch.setattr(torchvision.datasets, "CelebA", QuotaCelebA)
+    monkeypatch.setattr(celeba, "download_file_from_google_drive", quota)
+    monkeypatch.setenv("KAGGLE_CONFIG_DIR", str(data_root / "no-kaggle"))  # no Kaggle token
+    monkeypatch.delenv("KAGGLE_USERNAME", raising=False)
     with pytest.raises(DatasetNotFoundError) as caught:
         load("celeba", download=True)
     message = str(caught.value)

@@ -191,31 +191,23 @@ def test_offline_without_weights_fails_clearly_and_never_falls_back(monkeypatch,
 
 
 def test_weights_are_downloaded_once_into_the_torch_hub_cache(monkeypatch, tmp_path):
-    import urllib.request
-
+    import labkit.weights
     from labkit.metrics import inception_weights_path
 
     monkeypatch.delenv(WEIGHTS_ENV, raising=False)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    probes, downloads = [], []
+    downloads = []
 
-    class Response:
-        def close(self):
-            pass
+    def fake_fetch(url, dest, *, sha256_prefix, timeout):  # labkit.fetch: tested offline
+        downloads.append((url, sha256_prefix, timeout))  # in tests/test_download.py
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        dest.write_bytes(b"weights")
+        return dest
 
-    def fake_urlopen(request, timeout):
-        probes.append((request.full_url, request.get_method(), timeout))
-        return Response()
-
-    def fake_download(url, dst, progress=True):
-        downloads.append(url)
-        open(dst, "wb").close()
-
-    monkeypatch.setattr(urllib.request, "urlopen", fake_urlopen)
-    monkeypatch.setattr(torch.hub, "download_url_to_file", fake_download)
+    monkeypatch.setattr(labkit.weights, "fetch", fake_fetch)
     path = inception_weights_path()
     assert path == tmp_path / "torch" / "hub" / "checkpoints" / INCEPTION_FILE and path.is_file()
-    assert probes == [(INCEPTION_URL, "HEAD", 10.0)] and downloads == [INCEPTION_URL]
+    assert downloads == [(INCEPTION_URL, "6726825d", 10.0)]  # checked against its name's hash
     assert inception_weights_path() == path and len(downloads) == 1  # cached from now on
 
 

@@ -207,7 +207,7 @@ def load_evaluation(cfg: Config) -> dict[str, dict[str, torch.Tensor]]:
     for name in cfg.eval_sets:
         split = {"div2k": "valid", "photos": "test"}.get(name, "test")
         images = load_images(name, split=split, root=cfg.data_root,
-                             limit=cfg.eval_limit or None)
+                             limit=cfg.eval_limit or None, download=cfg.download)
         evaluation[name] = {key: modcrop(image, cfg.scale) for key, image in images.items()}
     return evaluation
 

@@ -1,8 +1,9 @@
 """CIFAR-10 from torchvision's on-disk layout (``cifar-10-batches-py``).
 
-Downloaded by torchvision (which checks the archive's published md5); read here with a
-restricted unpickler that accepts plain data and numpy arrays only, so a crafted batch file
-cannot run code, and checked for the shape and labels of a CIFAR-10 batch."""
+Downloaded by ``labkit.data.download`` (the archive checked against the md5 torchvision
+publishes, extracted safely); read here with a restricted unpickler that accepts plain data and
+numpy arrays only, so a crafted batch file cannot run code, and checked for the shape and labels
+of a CIFAR-10 batch."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import numpy as np
 import torch
 from torchvision.datasets import CIFAR10
 
+from .download import obtain
 from .errors import DatasetNotFoundError, download_or_explain
 from .source import Request, Source, select
 from .transforms import RESIZE, resize_arrays
@@ -100,10 +102,11 @@ def locate(request: Request) -> Source:
     folder = request.root / FOLDER
     files = _files(request.root, request.split)
     steps = STEPS.format(root=request.root)
-    if not all(f.is_file() for f in files):
-        if not request.download:
-            raise DatasetNotFoundError.build("CIFAR-10", [f"{folder}/"], steps)
-        download_or_explain(
-            "CIFAR-10", lambda: CIFAR10(str(request.root), download=True), [f"{folder}/"], steps
-        )
+    if not all(f.is_file() for f in files) and request.download:
+        download_or_explain("CIFAR-10", lambda: obtain("cifar10", request.root), [f"{folder}/"],
+                            steps)
+    missing = [f.name for f in files if not f.is_file()]
+    if missing:
+        note = f"it finished, but {folder} lacks {', '.join(missing)}" if request.download else None
+        raise DatasetNotFoundError.build("CIFAR-10", [f"{folder}/"], steps, note)
     return Source(files=files, decode=lambda: _decode(request), transform=RESIZE, base=request.root)

@@ -1,5 +1,8 @@
 """EMNIST from torchvision's layout (``EMNIST/raw/*-ubyte`` or ``.gz``), turned upright.
 
+``download=True`` fetches NIST's ``gzip.zip`` (checked against the md5 torchvision publishes)
+and puts the ``.gz`` files of its ``gzip/`` folder in ``EMNIST/raw`` (``labkit.data.download``).
+
 Split convention: ``split`` names an EMNIST variant (``byclass``, ``bymerge``, ``balanced``,
 ``letters``, ``digits``, ``mnist``) and its part: ``"balanced"`` or ``"balanced-train"`` is the
 training part, ``"balanced-test"`` the test part. Plain ``"train"`` / ``"test"`` mean the
@@ -16,6 +19,7 @@ import numpy as np
 import torch
 from torchvision.datasets import EMNIST
 
+from .download import obtain
 from .errors import DatasetNotFoundError, download_or_explain
 from .source import Request, Source, select
 from .transforms import RESIZE, resize_arrays
@@ -113,15 +117,13 @@ def locate(request: Request) -> Source:
     steps = STEPS.format(root=request.root, variant=variant)
     files = [_file(raw, variant, part, kind) for kind in ("images-idx3", "labels-idx1")]
     if None in files and request.download:
-
-        def fetch() -> None:
-            EMNIST(str(request.root), variant, train=part == "train", download=True)
-
-        download_or_explain("EMNIST", fetch, searched, steps)
+        download_or_explain("EMNIST", lambda: obtain("emnist", request.root), searched, steps)
         files = [_file(raw, variant, part, kind) for kind in ("images-idx3", "labels-idx1")]
     images_file, labels_file = files
     if images_file is None or labels_file is None:
-        raise DatasetNotFoundError.build("EMNIST", searched, steps)
+        note = "it finished, but these files are not among those it gave" if request.download \
+            else None
+        raise DatasetNotFoundError.build("EMNIST", searched, steps, note)
     return Source(
         files=[images_file, labels_file],
         transform=RESIZE + "; transposed upright",

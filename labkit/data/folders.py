@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .decode import decode_crops, decode_first, list_images
+from .download import REMOTES, obtain
 from .errors import DatasetNotFoundError, download_or_explain
 from .source import Request, Source
 from .transforms import CROPS, RESIZE
@@ -24,7 +25,6 @@ ANIME_STEPS = """\
              1_2000.jpg  10_2000.jpg  ...
   3. Pass root="{root}" (or set LABKIT_DATA={root})."""
 
-DIV2K_URL = "https://data.vision.ee.ethz.ch/cvl/DIV2K/{folder}.zip"
 DIV2K_FOLDERS = {"train": "DIV2K_train_HR", "valid": "DIV2K_valid_HR"}
 DIV2K_STEPS = """\
   1. Download {url}
@@ -69,23 +69,27 @@ def locate_anime(request: Request) -> Source:
     return _folder_source(request, folder, files)
 
 
-def locate_div2k(request: Request) -> Source:
-    """DIV2K high-resolution PNGs as seeded random crops (``subset`` = number of crops)."""
-    folder_name = DIV2K_FOLDERS[request.split]
-    folder = request.root / "DIV2K" / folder_name
-    url = DIV2K_URL.format(folder=folder_name)
-    steps = DIV2K_STEPS.format(root=request.root, url=url, folder=folder_name)
+def div2k_files(root: Path, split: str, download: bool) -> list[Path]:
+    """The PNGs of a DIV2K split (``root/DIV2K/DIV2K_<split>_HR``), downloading the official
+    zip only if asked (checked against the sha256 TensorFlow Datasets publishes); else a
+    ``DatasetNotFoundError`` with the manual steps."""
+    folder_name = DIV2K_FOLDERS[split]
+    folder = root / "DIV2K" / folder_name
+    url = REMOTES[f"div2k-{split}"].url
+    steps = DIV2K_STEPS.format(root=root, url=url, folder=folder_name)
     searched = [f"{folder}/*.png"]
-    if not list_images(folder, recursive=False) and request.download:
-        from torchvision.datasets.utils import download_and_extract_archive
-
-        def fetch() -> None:
-            download_and_extract_archive(url, str(request.root / "DIV2K"))
-
-        download_or_explain("DIV2K", fetch, searched, steps)
+    if not list_images(folder, recursive=False) and download:
+        download_or_explain("DIV2K", lambda: obtain(f"div2k-{split}", root), searched, steps)
     files = list_images(folder, recursive=False)
     if not files:
-        raise DatasetNotFoundError.build("DIV2K", searched, steps)
+        note = "it finished, but the folder holds no images" if download else None
+        raise DatasetNotFoundError.build("DIV2K", searched, steps, note)
+    return files
+
+
+def locate_div2k(request: Request) -> Source:
+    """DIV2K high-resolution PNGs as seeded random crops (``subset`` = number of crops)."""
+    files = div2k_files(request.root, request.split, request.download)
     count = request.subset or DIV2K_CROPS_PER_IMAGE * len(files)
     used = files[:count]  # crop i comes from image i % len(used): only these are decoded
     size, mode, seed = request.image_size, request.mode, request.seed
