@@ -1,5 +1,5 @@
 """The `labkit` command: `labkit run CHAPTER`, `labkit sweep CHAPTER`, `labkit report DIR`,
-`labkit datasets`, `labkit bench`.
+`labkit datasets`, `labkit bench`, `labkit estimate`.
 
 A bad command line or parameter prints `labkit <command>: error: <what and why>` and exits with
 status 2, before any work starts; `--help` prints the usage and exits with 0.
@@ -21,6 +21,7 @@ commands:
   report DIR       gather a sweep's runs into tables and a figure
   datasets         list the datasets and whether they work offline
   bench            measure the training path
+  estimate         estimate each chapter's wall time on a Colab T4 (FLOPs counted, not timed)
 
 Chapters: 1 theory, 2 dcgan, 3 crossdata, 4 cgan, 5 srgan, 6 ablations.
 `labkit COMMAND --help` describes a command."""
@@ -81,7 +82,15 @@ def bench(argv: list[str]) -> None:
     bench_main(argv)
 
 
-COMMANDS = {"run": run, "sweep": sweep, "report": report, "datasets": datasets, "bench": bench}
+def estimate(argv: list[str]) -> None:
+    """Estimate each chapter's wall time on a Colab T4 at full (see labkit.estimate)."""
+    from .estimate import main as estimate_main
+
+    estimate_main(argv)
+
+
+COMMANDS = {"run": run, "sweep": sweep, "report": report, "datasets": datasets, "bench": bench,
+            "estimate": estimate}
 
 
 def _parser(command: str, description: str | None) -> Parser:

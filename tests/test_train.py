@@ -469,3 +469,17 @@ def test_a_saturated_run_finishes_with_a_warning_in_its_metrics(blobs, tmp_path)
     assert metrics["status"] == "finished" and metrics["warnings"][0].startswith("saturated")
     healthy = train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path, **FAST)
     assert "warnings" not in healthy.metrics
+
+
+def test_mixed_precision_is_fp16_on_a_gpu_that_would_only_emulate_bf16(monkeypatch):
+    """A Colab T4 (compute capability 7.5): torch reports bf16 as supported through emulation,
+    but cuDNN has no bf16 convolutions there; the engine must pick fp16 (with its scaler)."""
+    from labkit.train.device import amp_dtype
+
+    def t4(including_emulation=True):
+        return including_emulation  # emulated only
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", t4)
+    assert amp_dtype(torch.device("cuda"), "auto") == torch.float16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda including_emulation=True: True)
+    assert amp_dtype(torch.device("cuda"), "auto") == torch.bfloat16  # an A100, an H100
+    assert amp_dtype(torch.device("cpu"), "auto") is None

@@ -26,14 +26,17 @@ def pick_device(requested: str = "auto") -> torch.device:
 
 
 def amp_dtype(device: torch.device, amp: bool | str) -> torch.dtype | None:
-    """The autocast dtype: bf16 where supported, else fp16 (CUDA only); None when off.
+    """The autocast dtype: bf16 where the GPU computes it natively (compute capability 8.0 and
+    later: A100, L4, H100), else fp16 with a gradient scaler (a Colab T4: torch would emulate
+    bf16 there, and cuDNN has no bf16 convolutions for it); None when off.
 
     `amp="auto"` turns mixed precision on for CUDA only; `amp=True` also enables bf16 on the CPU.
     """
     if amp is False or (amp == "auto" and device.type != "cuda"):
         return None
     if device.type == "cuda":
-        return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+        native = torch.cuda.is_bf16_supported(including_emulation=False)
+        return torch.bfloat16 if native else torch.float16
     if device.type == "cpu":
         return torch.bfloat16
     return None
