@@ -128,6 +128,24 @@ def test_results_page_pastes_every_chapters_glued_numbers(book):
 
 
 @pytest.mark.slow
+def test_exercises_are_blocks_with_their_solutions_present_but_collapsed(book):
+    with_exercises = [d for d in NOTEBOOK_PAGES if check_book.questions(ROOT, d)]
+    assert with_exercises, "no chapter has exercises"
+    for docname in with_exercises:
+        assert check_book.check_exercises(book["html"], docname) == []
+    # the check fails on a page whose solutions are shown: the same page, tags removed
+    docname = with_exercises[0]
+    page = check_book.page_path(book["html"], docname)
+    original = page.read_text(encoding="utf-8")
+    try:
+        page.write_text(original.replace("tag_hide-input", "tag_shown"), encoding="utf-8")
+        problems = check_book.check_exercises(book["html"], docname)
+        assert problems and "collapsed" in str(problems[0])
+    finally:
+        page.write_text(original, encoding="utf-8")
+
+
+@pytest.mark.slow
 def test_no_page_shows_an_unrendered_role_or_math(book):
     problems = [p for d in DOCNAMES for p in check_book.check_literals(book["html"], d)]
     assert not problems, "\n".join(map(str, problems))

@@ -33,7 +33,10 @@ def test_notebook_opens_with_badge_parameters_and_install(path):
     branch = CONFIG["repository"]["branch"]
     title = nb.cells[0]
     assert title.cell_type == "markdown" and title.source.startswith("# ")
-    badge = f"https://colab.research.google.com/github/{repo}/blob/{branch}/notebooks/{path.name}"
+    exercises = any(c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION")
+                    for c in nb.cells)
+    folder = "notebooks/student" if exercises else "notebooks"  # students open their edition
+    badge = f"https://colab.research.google.com/github/{repo}/blob/{branch}/{folder}/{path.name}"
     assert badge in title.source, "the Colab badge must point at this notebook in the repo"
     parameters = nb.cells[1]
     assert parameters.cell_type == "code" and "parameters" in parameters.metadata.get("tags", [])

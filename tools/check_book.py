@@ -422,6 +422,36 @@ def check_tables(html_dir: Path, docname: str) -> list[Problem]:
     return problems
 
 
+def questions(root: Path, docname: str) -> int:
+    """The number of exercises (otter `# BEGIN QUESTION` cells) in a page's source notebook."""
+    path = source_path(root, docname)
+    if path is None or path.suffix != ".ipynb":
+        return 0
+    nb = nbformat.read(path, as_version=4)
+    return sum(c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION") for c in nb.cells)
+
+
+def check_exercises(html_dir: Path, docname: str, root: Path = ROOT) -> list[Problem]:
+    """A page with exercises shows each as an exercise block, and each solution is in the page
+    inside a collapsed (hide-input) cell: present, but hidden on first view."""
+    expected = questions(root, docname)
+    page = page_path(html_dir, docname)
+    if not expected or not page.is_file():
+        return []
+    body = article(read_html(page))
+    blocks = body.select("div.exercise")
+    hidden = [cell for cell in body.select("div.tag_hide-input")
+              if "# BEGIN SOLUTION" in cell.get_text() or "# SOLUTION" in cell.get_text()]
+    problems = []
+    if len(blocks) != expected:
+        problems.append(Problem(docname, f"{expected} exercises in the notebook, {len(blocks)} "
+                                         "exercise blocks in the page (sphinx-exercise)"))
+    if len(hidden) != expected:
+        problems.append(Problem(docname, f"{expected} exercises, {len(hidden)} solutions in "
+                                         "collapsed cells (tag the solution cell hide-input)"))
+    return problems
+
+
 def _anchor_exists(page: Path, href: str) -> str | None:
     """None when href (relative to page) names an existing page and id; else what is wrong."""
     parts = urlsplit(href)
@@ -517,6 +547,7 @@ def static_checks(html_dir: Path, root: Path = ROOT,
         problems += check_citations(html_dir, docname)
         problems += check_literals(html_dir, docname)
         problems += check_tables(html_dir, docname)
+        problems += check_exercises(html_dir, docname, root)
     problems += check_bibliography(root, html_dir, present)
     results = Path(root) / "book" / "results.md"
     if "book/results" in present and results.is_file():
@@ -715,6 +746,13 @@ def screenshot_names(docnames: Iterable[str]) -> dict[str, str]:
             for d in docnames}
 
 
+# The solution cells (hide-input) whose code is visible without a click: their first line.
+VISIBLE_SOLUTIONS = """() => [...document.querySelectorAll('div.tag_hide-input')]
+  .map(cell => cell.querySelector('div.cell_input, div.highlight'))
+  .filter(input => input && input.getClientRects().length > 0 && input.offsetHeight > 0)
+  .map(input => input.textContent.trim().split('\\n')[0].slice(0, 80))"""
+
+
 def browser_checks(html_dir: Path, docnames: Iterable[str], screenshots: Path,
                    chromium: str = CHROMIUM) -> tuple[list[Problem], list[Path], list[str]]:
     """Open every page in headless Chromium: (problems, screenshots written, notes)."""
@@ -759,6 +797,9 @@ def browser_checks(html_dir: Path, docnames: Iterable[str], screenshots: Path,
                 page.goto(urljoin(base, f"{docname}.html"), wait_until="load")
                 report = page.evaluate(INSPECT_PAGE)
                 problems += _browser_problems(docname, report, base, blocked)
+                shown = page.evaluate(VISIBLE_SOLUTIONS)
+                problems += [Problem(docname, f"a solution is visible on first view: {text}")
+                             for text in shown]
                 js_errors += [f"{docname}: JavaScript error: {e[:200]}" for e in page_errors]
                 path = screenshots / names[docname]
                 page.screenshot(path=str(path), full_page=True)

@@ -6,7 +6,7 @@ values into each chapter notebook: the badge in its title cell and the `%pip ins
 first code cell after the parameters. `tests/test_notebook_hygiene.py` fails when a notebook
 disagrees. Run it after changing `_config.yml`:
 
-    .venv/bin/python tools/sync_repository.py
+    .venv/bin/python tools/sync_repository.py [notebooks/NN_name.ipynb ...]
 """
 
 from __future__ import annotations
@@ -29,10 +29,17 @@ def repository(config: Path = ROOT / "_config.yml") -> tuple[str, str]:
     return found["url"].rstrip("/"), found["branch"]
 
 
-def badge(url: str, branch: str, notebook: str) -> str:
-    """The Colab URL that opens `notebook` (a file in notebooks/) at `branch`."""
+def badge(url: str, branch: str, notebook: str, student: bool = False) -> str:
+    """The Colab URL that opens `notebook` (a file in notebooks/, or with `student` its student
+    edition in notebooks/student/: what students get when the chapter has exercises)."""
+    folder = "notebooks/student" if student else "notebooks"
     return (f"https://colab.research.google.com/github/{url.removeprefix('https://github.com/')}"
-            f"/blob/{branch}/notebooks/{notebook}")
+            f"/blob/{branch}/{folder}/{notebook}")
+
+
+def has_exercises(nb: nbformat.NotebookNode) -> bool:
+    """Whether a chapter notebook holds questions (otter's `# BEGIN QUESTION` raw cells)."""
+    return any(c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION") for c in nb.cells)
 
 
 def install(url: str, branch: str) -> str:
@@ -45,14 +52,16 @@ def synced(path: Path, url: str, branch: str) -> nbformat.NotebookNode:
     """The notebook at `path` with its badge and install line derived from (url, branch)."""
     nb = nbformat.read(path, as_version=4)
     title, install_cell = nb.cells[0], nb.cells[2]
-    title.source = BADGE.sub(badge(url, branch, path.name), title.source)
+    title.source = BADGE.sub(badge(url, branch, path.name, has_exercises(nb)), title.source)
     install_cell.source = INSTALL.sub(install(url, branch), install_cell.source)
     return nb
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    """Sync the notebooks given on the command line, else every chapter notebook."""
     url, branch = repository()
-    for path in sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
+    given = [Path(p).resolve() for p in (sys.argv[1:] if argv is None else argv)]
+    for path in given or sorted((ROOT / "notebooks").glob("[0-9]*.ipynb")):
         nb = synced(path, url, branch)
         if nb != nbformat.read(path, as_version=4):
             nbformat.write(nb, path)
