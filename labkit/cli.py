@@ -1,5 +1,5 @@
 """The `labkit` command: `labkit run CHAPTER`, `labkit sweep CHAPTER`, `labkit report DIR`,
-`labkit datasets`, `labkit bench`, `labkit estimate`.
+`labkit datasets`, `labkit bench`, `labkit estimate`, `labkit grade`.
 
 A bad command line or parameter prints `labkit <command>: error: <what and why>` and exits with
 status 2, before any work starts; `--help` prints the usage and exits with 0.
@@ -22,6 +22,7 @@ commands:
   datasets         list the datasets and whether they work offline
   bench            measure the training path
   estimate         estimate each chapter's wall time on a Colab T4 (FLOPs counted, not timed)
+  grade PATHS      grade submitted student editions (one CSV row per exercise)
 
 Chapters: 1 theory, 2 dcgan, 3 crossdata, 4 cgan, 5 srgan, 6 ablations.
 `labkit COMMAND --help` describes a command."""
@@ -89,8 +90,26 @@ def estimate(argv: list[str]) -> None:
     estimate_main(argv)
 
 
+def grade(argv: list[str]) -> None:
+    """Grade submitted student editions: every exercise's check on each answer (code
+    exercises re-run; questions on the student's own run from the notebook's saved output)."""
+    parser = _parser("grade", grade.__doc__)
+    parser.add_argument("paths", nargs="+", help="submitted notebooks, or folders of them")
+    parser.add_argument("--out", default="grades.csv", help="the CSV written (grades.csv)")
+    args = parser.parse_args(argv)
+    from .exercises.grading import grade as grade_all
+    from .exercises.grading import summary
+
+    try:
+        rows = grade_all(args.paths, args.out)
+    except (FileNotFoundError, ValueError) as error:
+        raise UsageError(str(error)) from None
+    print(summary(rows))
+    print(f"{len(rows)} rows written to {args.out}")
+
+
 COMMANDS = {"run": run, "sweep": sweep, "report": report, "datasets": datasets, "bench": bench,
-            "estimate": estimate}
+            "estimate": estimate, "grade": grade}
 
 
 def _parser(command: str, description: str | None) -> Parser:

@@ -93,6 +93,12 @@ def test_student_edition_and_test_files_are_up_to_date(source):
     assert assign.out_of_date(source) == [], "run tools/assign.py"
 
 
+def test_the_instructors_list_of_exercises_is_up_to_date():
+    assert assign.TABLE.read_text() == assign.exercise_table(), "run tools/assign.py"
+    for exercise in ALL:
+        assert f"`{exercise.name}`" in assign.TABLE.read_text()
+
+
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
 def test_student_edition_has_stubs_checks_and_no_solution(source):
     student = nbformat.read(NOTEBOOKS / "student" / source.name, as_version=4)
@@ -110,7 +116,7 @@ def test_student_edition_has_stubs_checks_and_no_solution(source):
 def test_otters_grader_runs_the_shipped_test_files(tmp_path, monkeypatch):
     """grader.check as students call it: the package's test file, the notebook's globals."""
     monkeypatch.chdir(tmp_path)
-    exercise = next(e for e in ALL if e.kind == "code")
+    exercise = next(e for e in exercises(SOURCES[0].stem) if e.kind == "code")
     check = grader(exercise.notebook)
     for code, passed in ((solutions(NOTEBOOKS / f"{exercise.notebook}.ipynb")[exercise.name],
                           True), (exercise.wrong[next(iter(exercise.wrong))], False)):
@@ -122,12 +128,14 @@ def test_otters_grader_runs_the_shipped_test_files(tmp_path, monkeypatch):
             assert "Hint:" in repr(result)
 
 
-def test_a_student_edition_runs_at_smoke_with_its_stubs_unfilled(tmp_path, monkeypatch):
+@pytest.mark.slow
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.name)
+def test_the_student_edition_runs_at_smoke_with_its_stubs_unfilled(source, tmp_path,
+                                                                   monkeypatch):
     """Run all before solving anything: every check shows its failure under the exercise, and
     the chapter runs to its end (its claims are written)."""
     papermill = pytest.importorskip("papermill")
     monkeypatch.delenv("MPLBACKEND", raising=False)
-    source = SOURCES[0]
     out = tmp_path / source.name
     papermill.execute_notebook(str(NOTEBOOKS / "student" / source.name), str(out),
                                cwd=str(tmp_path), parameters={"profile": "smoke",
@@ -141,3 +149,52 @@ def test_a_student_edition_runs_at_smoke_with_its_stubs_unfilled(tmp_path, monke
                         for o in cell.outputs)
         assert "failed" in shown and "Hint:" in shown, shown[:500]
     assert list((tmp_path / "runs").rglob("claims.json")), "the chapter ran to its end"
+
+
+def test_labkit_grade_scores_a_folder_of_submissions(tmp_path, capsys):
+    """Three submissions of one student edition: all solved (its run question answered and
+    checked in the notebook), untouched, and one wrong answer; one command grades them all."""
+    from labkit.cli import main
+
+    source = SOURCES[0]
+    edition = NOTEBOOKS / "student" / source.name
+    solved = solutions(source)
+    folder = tmp_path / "submissions"
+    folder.mkdir()
+
+    def submission(name: str, replace: dict[str, str], ran: set[str]) -> None:
+        nb = nbformat.read(edition, as_version=4)
+        answer = None
+        for cell in nb.cells:
+            if "otter_answer_cell" in cell.metadata.get("tags", []):
+                answer = cell
+            elif cell.cell_type == "code" and (m := re.match(r'grader\.check\("(\w+)"\)',
+                                                             cell.source)):
+                if m[1] in replace:
+                    answer.source = replace[m[1]]
+                if m[1] in ran:  # the saved output of a check the student ran
+                    cell.outputs = [nbformat.v4.new_output(
+                        "execute_result", {"text/plain": f"{m[1]} results: All test cases "
+                                                         "passed!"})]
+        nbformat.write(nb, folder / name)
+
+    runs = {e.name for e in exercises(source.stem) if e.kind == "run"}
+    code = [e for e in exercises(source.stem) if e.kind == "code"]
+    submission("alice.ipynb", solved, runs)
+    submission("bob.ipynb", {}, set())
+    wrong = code[0]
+    submission("carol.ipynb", {**solved, wrong.name: next(iter(wrong.wrong.values()))}, runs)
+    main(["grade", str(folder), "--out", str(tmp_path / "grades.csv")])
+    out = capsys.readouterr().out
+    total = len(exercises(source.stem))
+    assert f"alice.ipynb: {total}/{total} passed" in out
+    assert f"bob.ipynb: 0/{total} passed ({len(runs)} run question(s) not run)" in out
+    assert f"carol.ipynb: {total - 1}/{total} passed" in out
+    import csv
+
+    rows = list(csv.DictReader((tmp_path / "grades.csv").open()))
+    failed = [r for r in rows if r["submission"] == "carol.ipynb" and r["passed"] == "False"]
+    assert [r["exercise"] for r in failed] == [wrong.name] and "expected" in failed[0]["note"]
+    with pytest.raises(SystemExit) as usage:
+        main(["grade", str(tmp_path / "nowhere")])
+    assert usage.value.code == 2

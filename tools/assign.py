@@ -41,7 +41,7 @@ tests:
   files: true
   ok_format: false
 """
-DIRECTIVE = re.compile(r"^:::\{exercise\}\s*(?P<title>.*?)\n(?P<options>(?::\w[\w-]*:.*\n)*)"
+DIRECTIVE = re.compile(r"^:::\{exercise\}\s*(?P<title>.*?)\n(?P<options>(?::\w[\w-]*:[^\n]*\n)*)"
                        r"\n?(?P<body>.*?)\n:::\s*$", re.S | re.M)
 OFFER = "offer_drive()"
 
@@ -50,9 +50,15 @@ def has_questions(nb: nbformat.NotebookNode) -> bool:
     return any(c.cell_type == "raw" and c.source.startswith("# BEGIN QUESTION") for c in nb.cells)
 
 
+CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+
+
 def plain_exercise(source: str) -> str:
-    """A Markdown cell's `:::{exercise} Title` block as plain Markdown (for Colab/Jupyter)."""
-    return DIRECTIVE.sub(lambda m: f"**Exercise — {m['title']}**\n\n{m['body'].strip()}", source)
+    """A Markdown cell as Colab and Jupyter render it: a `:::{exercise} Title` block as plain
+    Markdown, a citation role as the key in brackets (the book's references page has it)."""
+    source = DIRECTIVE.sub(lambda m: f"**Exercise — {m['title']}**\n\n{m['body'].strip()}",
+                           source)
+    return CITE.sub(lambda m: f"[{m[1]}]", source)
 
 
 def student_edition(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNode:
@@ -60,9 +66,11 @@ def student_edition(nb: nbformat.NotebookNode, stem: str) -> nbformat.NotebookNo
     install = nb.cells[2]
     if OFFER not in install.source:
         raise ValueError(f"{stem}: the install cell (cell 3) does not call {OFFER}")
-    install.source = install.source.replace(
-        OFFER, f'{OFFER}\n\nfrom labkit.exercises import grader\n\ngrader = grader("{stem}")  '
-        '# grader.check("name") checks your answer to an exercise', 1)
+    lines = install.source.split("\n")
+    at = next(i for i, line in enumerate(lines) if line.startswith(OFFER))
+    lines[at + 1:at + 1] = ["", "from labkit.exercises import grader", "",
+                            f'grader = grader("{stem}")  # grader.check("name") checks an answer']
+    install.source = "\n".join(lines)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             cell.source = plain_exercise(cell.source)
@@ -98,6 +106,22 @@ def assign(source: Path, student_dir: Path, tests_dir: Path) -> list[str]:
         return sorted(p.stem for p in tests_dir.glob("*.py"))
 
 
+TABLE = ROOT / "book" / "exercises_table.md"
+
+
+def exercise_table() -> str:
+    """The instructors' page's list of exercises (from the registry), as Markdown."""
+    sys.path.insert(0, str(ROOT))
+    from labkit.exercises import exercises
+
+    lines = ["| chapter | exercise | kind | wrong answers its check catches |", "|---|---|---|---|"]
+    for e in sorted(exercises(), key=lambda e: e.notebook):  # stable: chapter, then order
+        wrong = "; ".join(e.wrong) or "—"
+        cells = [e.notebook, f"`{e.name}`: {e.title}", e.kind, wrong]
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def sources(paths: list[str]) -> list[Path]:
     found = [Path(p).resolve() for p in paths] or sorted(NOTEBOOKS.glob("[0-9]*.ipynb"))
     return [p for p in found if has_questions(nbformat.read(p, as_version=4))]
@@ -127,12 +151,15 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.check:
         stale = [f for source in sources(args.notebooks) for f in out_of_date(source)]
+        if not TABLE.is_file() or TABLE.read_text() != exercise_table():
+            stale.append(str(TABLE.relative_to(ROOT)))
         for path in stale:
             print(f"out of date: {path} (run tools/assign.py)")
         return 1 if stale else 0
     for source in sources(args.notebooks):
         names = assign(source, STUDENT, TESTS / source.stem)
         print(f"{source.name}: {len(names)} exercises ({', '.join(names)})")
+    TABLE.write_text(exercise_table())
     return 0
 
 

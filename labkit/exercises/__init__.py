@@ -47,7 +47,8 @@ def expect_callable(value, name: str) -> None:
 def returned(value, name: str, kind: type | tuple[type, ...]) -> None:
     """A function's result must be of `kind` (a stub returns None)."""
     names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
-    expect(isinstance(value, kind), f"`{name}` returned", f"a {names}", repr(value)[:80],
+    article = "an" if names[0] in "aeiou" else "a"
+    expect(isinstance(value, kind), f"`{name}` returned", f"{article} {names}", repr(value)[:80],
            "the body still contains `...`, or a `return` is missing")
 
 

@@ -159,8 +159,8 @@ def check_d_loss(discriminator_loss) -> None:
     returned(got, "discriminator_loss", torch.Tensor)
     want = _reference_d_loss(D, G, real, z)
     expect(got.dim() == 0 and torch.allclose(got, want, atol=1e-5),
-           "the loss of a small D and G", f"{float(want):.4f}",
-           f"{float(got):.4f}" if got.dim() == 0 else f"shape {tuple(got.shape)}",
+           "the loss of a small D and G", f"{float(want.detach()):.4f}",
+           f"{float(got.detach()):.4f}" if got.dim() == 0 else f"shape {tuple(got.shape)}",
            "BCE-with-logits of D(real) against 1 plus that of D(G(z)) against 0 "
            "(F.binary_cross_entropy_with_logits: D returns logits, not probabilities)")
     got.backward()
