@@ -24,6 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import torch
+
 CONTEXT = "import math\nimport numpy as np\nimport torch\nfrom torch import nn\n" \
           "import torch.nn.functional as F\n"
 
@@ -50,6 +52,35 @@ def returned(value, name: str, kind: type | tuple[type, ...]) -> None:
     article = "an" if names[0] in "aeiou" else "a"
     expect(isinstance(value, kind), f"`{name}` returned", f"{article} {names}", repr(value)[:80],
            "the body still contains `...`, or a `return` is missing")
+
+
+def show(values) -> str:
+    """Numbers as a short list for a message: a tensor, an array or a sequence."""
+    if isinstance(values, torch.Tensor):
+        values = values.detach().flatten().tolist()
+    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
+
+
+def call(function, name: str, *args, hint: str):
+    """`function(*args)`, or an ExerciseFailed that shows the error the answer raised."""
+    try:
+        return function(*args)
+    except ExerciseFailed:
+        raise
+    except Exception as error:  # noqa: BLE001 - a student's error, shown with a hint
+        expect(False, f"calling `{name}` on the test inputs", "a result",
+               f"{type(error).__name__}: {error}", hint)
+
+
+def number(value, name: str, hint: str = "reduce to a single number (.mean(), .item())"
+           ) -> float:
+    """A Python float from a number or a one-element real tensor (else ExerciseFailed)."""
+    returned(value, name, (torch.Tensor, float, int))
+    if isinstance(value, torch.Tensor):
+        expect(value.numel() == 1 and not value.is_complex(), f"`{name}` returned",
+               "one real number", f"a tensor of shape {tuple(value.shape)} and dtype "
+               f"{value.dtype}", hint)
+    return float(value)
 
 
 @dataclass(frozen=True)

@@ -14,13 +14,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..stats import difference_interval
-from . import ExerciseFailed, exercise, expect, expect_callable, returned
+from . import ExerciseFailed, exercise, expect, expect_callable, returned, show
 
 NB = "06_improved_dcgan"
 
 
-def _show(values) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
 
 # --------------------------------------------------------------------------- residual block
@@ -199,8 +197,8 @@ def check_one_sided_smoothing(one_sided_d_loss) -> None:
     got = one_sided_d_loss(real.clone(), fake.clone(), 0.1)
     want = _bce(real, 0.9) + _bce(fake, 0.0)
     expect(torch.allclose(got.detach().float(), want, atol=1e-5),
-           f"the loss at real logits {_show(real[:3].tolist())}…, fake logits "
-           f"{_show(fake[:3].tolist())}…, smooth 0.1", f"{float(want):.4f}", f"{float(got):.4f}",
+           f"the loss at real logits {show(real[:3].tolist())}…, fake logits "
+           f"{show(fake[:3].tolist())}…, smooth 0.1", f"{float(want):.4f}", f"{float(got):.4f}",
            "D returns logits: F.binary_cross_entropy_with_logits of the real logits against "
            "0.9 plus that of the fake logits against 0, each a mean over its batch")
 

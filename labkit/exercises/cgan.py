@@ -9,33 +9,15 @@ import math
 import torch
 import torch.nn.functional as F
 
-from . import ExerciseFailed, exercise, expect, expect_callable, returned
+from . import call, exercise, expect, expect_callable, number, returned, show
 
 NB = "04_cgan_emnist"
 
 
-def _show(t: torch.Tensor) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in t.flatten().tolist()) + "]"
 
 
-def _call(function, name: str, *args, hint: str):
-    """The function's result, or an ExerciseFailed that shows the error it raised."""
-    try:
-        return function(*args)
-    except ExerciseFailed:
-        raise
-    except Exception as error:  # noqa: BLE001 - a student's error, shown with a hint
-        expect(False, f"calling `{name}` on the test inputs", "a result",
-               f"{type(error).__name__}: {error}", hint)
 
 
-def _number(value, name: str) -> float:
-    """A Python float from a number or a one-element tensor (else ExerciseFailed)."""
-    returned(value, name, (torch.Tensor, float, int))
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1, f"`{name}` returned", "one number",
-               f"a tensor of shape {tuple(value.shape)}", "reduce over the batch (.mean())")
-    return float(value)
 
 
 # --------------------------------------------------------------------------- the label as input
@@ -57,7 +39,7 @@ def check_cgan_generator_input(generator_input) -> None:
     expect_callable(generator_input, "generator_input")
     z = torch.randn(3, 4, generator=torch.Generator().manual_seed(0))
     labels, k = torch.tensor([2, 0, 1]), 5
-    got = _call(generator_input, "generator_input", z.clone(), labels.clone(), k,
+    got = call(generator_input, "generator_input", z.clone(), labels.clone(), k,
                 hint="each sample's latent vector and its one-hot label are joined side by "
                      "side, along the feature axis: torch.cat([...], dim=1)")
     returned(got, "generator_input", torch.Tensor)
@@ -110,7 +92,7 @@ def check_cgan_label_planes(discriminator_input) -> None:
     expect_callable(discriminator_input, "discriminator_input")
     images = torch.rand(3, 1, 4, 5, generator=torch.Generator().manual_seed(1)) * 2 - 1
     labels, k = torch.tensor([2, 0, 1]), 4
-    got = _call(discriminator_input, "discriminator_input", images.clone(), labels.clone(), k,
+    got = call(discriminator_input, "discriminator_input", images.clone(), labels.clone(), k,
                 hint="make the one-hot label (N, K) into (N, K, 1, 1) planes, expand them to "
                      "the image's height and width, then torch.cat([images, planes], dim=1)")
     returned(got, "discriminator_input", torch.Tensor)
@@ -136,7 +118,7 @@ def check_cgan_label_planes(discriminator_input) -> None:
            "first convolution's weights expect them in that order (as ConditionalDiscriminator)")
     expect(torch.equal(got, want), f"the label planes for labels {labels.tolist()}",
            "plane y all ones for a sample of label y, every other plane all zeros",
-           f"plane sums {_show(got[:, 1:].sum(dim=(2, 3)))}",
+           f"plane sums {show(got[:, 1:].sum(dim=(2, 3)))}",
            "the planes are the one-hot vector broadcast over the image: plane k of sample i is "
            "1 everywhere if labels[i] == k, else 0")
 
@@ -169,7 +151,7 @@ def check_keras_d_loss(keras_d_loss) -> None:
     """One BCE-with-logits over the real and fake logits concatenated (targets 1 then 0)."""
     expect_callable(keras_d_loss, "keras_d_loss")
     zeros = torch.zeros(4)
-    got = _number(_call(keras_d_loss, "keras_d_loss", zeros.clone(), zeros.clone(),
+    got = number(call(keras_d_loss, "keras_d_loss", zeros.clone(), zeros.clone(),
                         hint="real_logits and fake_logits are 1-D tensors of logits"),
                   "keras_d_loss")
     expect(abs(got - math.log(2)) < 1e-5, "the loss of a discriminator at chance (every logit "
@@ -179,12 +161,12 @@ def check_keras_d_loss(keras_d_loss) -> None:
            "do not apply a sigmoid first: the loss takes logits")
     rng = torch.Generator().manual_seed(2)
     real, fake = torch.randn(4, generator=rng) + 1.5, torch.randn(4, generator=rng) - 0.5
-    got = _number(_call(keras_d_loss, "keras_d_loss", real.clone(), fake.clone(),
+    got = number(call(keras_d_loss, "keras_d_loss", real.clone(), fake.clone(),
                         hint="real_logits and fake_logits are 1-D tensors of logits"),
                   "keras_d_loss")
     want = float(_keras_d_loss(real, fake))
-    expect(abs(got - want) < 1e-5, f"the loss for real logits {_show(real)} and fake logits "
-           f"{_show(fake)}", f"{want:.4f}", f"{got:.4f}",
+    expect(abs(got - want) < 1e-5, f"the loss for real logits {show(real)} and fake logits "
+           f"{show(fake)}", f"{want:.4f}", f"{got:.4f}",
            "concatenate the logits (real first, then fake) and the targets (ones for the real "
            "images, zeros for the fakes), then one F.binary_cross_entropy_with_logits")
 
@@ -221,10 +203,10 @@ def check_class_accuracy_logits(requested_share) -> None:
     """The share of images whose highest logit (over classes, dim 1) is the requested class."""
     expect_callable(requested_share, "requested_share")
     for name, logits, requested in _accuracy_cases():
-        got = _call(requested_share, "requested_share", logits.clone(), requested.clone(),
+        got = call(requested_share, "requested_share", logits.clone(), requested.clone(),
                     hint="logits is (N images, K classes): the class read for each image is "
                          "the argmax over the classes, logits.argmax(dim=1), shape (N,)")
-        got = _number(got, "requested_share")
+        got = number(got, "requested_share")
         want = float((logits.argmax(dim=1) == requested).float().mean())
         hits = int((logits.argmax(dim=1) == requested).sum())
         if abs(got - hits) < 1e-6 and hits != want:

@@ -6,36 +6,15 @@ from __future__ import annotations
 
 import torch
 
-from . import ExerciseFailed, exercise, expect, expect_callable, returned
+from . import call, exercise, expect, expect_callable, number, returned, show
 
 NB = "03_cross_dataset"
 
 
-def _show(t: torch.Tensor) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in t.flatten().tolist()) + "]"
 
 
-def _call(function, name: str, *args, hint: str):
-    """The function's result, or an ExerciseFailed that shows the error it raised."""
-    try:
-        return function(*args)
-    except ExerciseFailed:
-        raise
-    except Exception as error:  # noqa: BLE001 - a student's error, shown with a hint
-        expect(False, f"calling `{name}` on the test inputs", "a result",
-               f"{type(error).__name__}: {error}", hint)
 
 
-def _number(value, name: str) -> float:
-    """A Python float from a number or a one-element real tensor (else ExerciseFailed)."""
-    returned(value, name, (torch.Tensor, float, int))
-    if isinstance(value, torch.Tensor):
-        expect(value.numel() == 1 and not value.is_complex(), f"`{name}` returned",
-               "one real number", f"a tensor of shape {tuple(value.shape)} and dtype "
-               f"{value.dtype}", "reduce to a single number; with torch.linalg.eigvals keep "
-               "the real part (.real) once the square roots are taken")
-        return float(value)
-    return float(value)
 
 
 # --------------------------------------------------------------------------- RMS contrast
@@ -65,7 +44,7 @@ def check_rms_contrast_per_image(rms_contrast_per_image) -> None:
     """Per image: the standard deviation of its grey levels (channel mean, pixels in [0, 1])."""
     expect_callable(rms_contrast_per_image, "rms_contrast_per_image")
     images = _contrast_images()
-    got = _call(rms_contrast_per_image, "rms_contrast_per_image", images.clone(),
+    got = call(rms_contrast_per_image, "rms_contrast_per_image", images.clone(),
                 hint="the images are uint8: convert with .float() before averaging")
     returned(got, "rms_contrast_per_image", torch.Tensor)
     grey = images.float().div(255).mean(dim=1).flatten(1)
@@ -82,7 +61,7 @@ def check_rms_contrast_per_image(rms_contrast_per_image) -> None:
            "parts")
     ok = (torch.allclose(got, unbiased, atol=1e-4) or torch.allclose(got, biased, atol=1e-4))
     expect(ok, "the contrasts of a black, a white, a half-black half-white and a red image",
-           f"{_show(unbiased)} (or {_show(biased)} with the population std)", _show(got),
+           f"{show(unbiased)} (or {show(biased)} with the population std)", show(got),
            "grey levels in [0, 1] (divide the uint8 values by 255): a half-black, half-white "
            "image has a std of about 0.5, a uniform one 0")
 
@@ -126,7 +105,7 @@ def check_sliced_wasserstein(sliced_wasserstein) -> None:
     shuffled = a[torch.tensor([3, 0, 5, 1, 4, 2])]
     hint = "(a, b: (M, D) point sets; directions: (P, D), one direction per row)"
 
-    got = _number(_call(sliced_wasserstein, "sliced_wasserstein", a.clone(), shuffled.clone(),
+    got = number(call(sliced_wasserstein, "sliced_wasserstein", a.clone(), shuffled.clone(),
                         directions.clone(), hint=f"project with a @ unit.T {hint}"),
                   "sliced_wasserstein")
     expect(abs(got) < 1e-9, "the distance between a point set and the same points shuffled",
@@ -134,7 +113,7 @@ def check_sliced_wasserstein(sliced_wasserstein) -> None:
            "the distance compares distributions, not points in their order: sort each "
            "direction's projections (each column of a @ unit.T, sort(dim=0)) before "
            "subtracting, so that the smallest projection of a meets the smallest of b")
-    got = _number(_call(sliced_wasserstein, "sliced_wasserstein", a.clone(), b.clone(),
+    got = number(call(sliced_wasserstein, "sliced_wasserstein", a.clone(), b.clone(),
                         directions.clone(), hint=f"project with a @ unit.T {hint}"),
                   "sliced_wasserstein")
     want = float(_sliced(a, b, directions))
@@ -194,10 +173,13 @@ def check_frechet_gaussians(frechet_distance) -> None:
     """||μ1 − μ2||² + Tr(Σ1 + Σ2 − 2(Σ1Σ2)^½), the squared distance FID reports."""
     expect_callable(frechet_distance, "frechet_distance")
     for name, (mu1, sigma1, mu2, sigma2), hint in _gaussians():
-        got = _call(frechet_distance, "frechet_distance", mu1.clone(), sigma1.clone(),
+        got = call(frechet_distance, "frechet_distance", mu1.clone(), sigma1.clone(),
                     mu2.clone(), sigma2.clone(),
                     hint="the inputs are float64 tensors: means (D,), covariances (D, D)")
-        got, want = _number(got, "frechet_distance"), _frechet(mu1, sigma1, mu2, sigma2)
+        got = number(got, "frechet_distance",
+                     hint="reduce to a single number; with torch.linalg.eigvals keep the real "
+                          "part (.real) once the square roots are taken")
+        want = _frechet(mu1, sigma1, mu2, sigma2)
         expect(abs(got - want) < 1e-6, f"the Fréchet distance of {name}", f"{want:.4f}",
                f"{got:.4f}", hint)
 
@@ -279,7 +261,7 @@ def check_nearest_train_distance(nearest_train_distance) -> None:
     generated = torch.stack([train[2],  # a copy: distance 0
                              (train[0] + 0.1 * torch.randn(3, 4, 4, generator=rng)).clamp(-1, 1),
                              torch.rand(3, 4, 4, generator=rng) * 2 - 1])
-    got = _call(nearest_train_distance, "nearest_train_distance", generated.clone(),
+    got = call(nearest_train_distance, "nearest_train_distance", generated.clone(),
                 train.clone(), hint="flatten each image to a vector (.flatten(1)); "
                                     "torch.cdist(generated_vectors, train_vectors) gives every "
                                     "pairwise distance")
@@ -291,7 +273,7 @@ def check_nearest_train_distance(nearest_train_distance) -> None:
            "the training images (min over dim=1)")
     got = got.double()
     expect(bool(got[1:].abs().gt(1e-6).all()), "the distances of samples 1 and 2, which are "
-           "not copies", "positive numbers", _show(got),
+           "not copies", "positive numbers", show(got),
            "measure against the training images only: a sample compared with the generated "
            "set finds itself at distance 0")
     if torch.allclose(got, want ** 2, atol=1e-4) and not torch.allclose(got, want, atol=1e-4):
@@ -301,4 +283,4 @@ def check_nearest_train_distance(nearest_train_distance) -> None:
                 "copy of training image 2 (distance 0), sample 1 a slightly noisy copy of "
                 "training image 0")
     expect(torch.allclose(got, want, atol=1e-4), "the distances of a copy, a near-copy and a "
-           "new image to their nearest of 5 training images", _show(want), _show(got), hint)
+           "new image to their nearest of 5 training images", show(want), show(got), hint)

@@ -13,13 +13,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import ExerciseFailed, exercise, expect, expect_callable, returned
+from . import ExerciseFailed, exercise, expect, expect_callable, returned, show
 
 NB = "02_dcgan_celeba"
 
 
-def _show(values) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in values) + "]"
 
 
 # --------------------------------------------------------------------------- pixels
@@ -64,8 +62,8 @@ def check_normalise_pixels(normalise_pixels) -> None:
            "Normalize(0.5, 0.5) (− 0.5, ÷ 0.5) is x / 127.5 − 1")
     middle = images[0, 0, 8, :4].tolist()
     expect(torch.allclose(got.float(), want, atol=1e-5),
-           f"the pixels {middle} after normalising", _show(want[0, 0, 8, :4].tolist()),
-           _show(got[0, 0, 8, :4].float().tolist()),
+           f"the pixels {middle} after normalising", show(want[0, 0, 8, :4].tolist()),
+           show(got[0, 0, 8, :4].float().tolist()),
            "a linear map: 0 → -1, 127.5 → 0, 255 → 1, computed in float (uint8 wraps at 256)")
 
 

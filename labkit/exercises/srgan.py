@@ -15,15 +15,13 @@ from torch import nn
 
 from ..data import imresize
 from ..metrics import psnr
-from . import ExerciseFailed, exercise, expect, expect_callable, returned
+from . import ExerciseFailed, exercise, expect, expect_callable, returned, show
 
 NB = "05_srgan"
 ADVERSARIAL_WEIGHT = 1e-3  # the SRGAN paper's weight of the adversarial loss
 BICUBIC, SRRESNET = "bicubic", "SRResNet (MSE)"  # the methods as labkit.chapters.srgan names them
 
 
-def _show(t: torch.Tensor) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in t.flatten().tolist()) + "]"
 
 
 def _run(what: str, hint: str, function: Callable, *args):
@@ -223,7 +221,7 @@ def check_srgan_loss(srgan_generator_loss) -> None:
                "average over the batch (.mean()) so that the loss is a single number")
         return got
 
-    what = f"the loss for sr == hr (content 0) and D's logits {_show(logits)} on the fakes"
+    what = f"the loss for sr == hr (content 0) and D's logits {show(logits)} on the fakes"
     got, want = float(call(hr.clone(), hr.clone(), logits.clone(), what)), \
         float(_reference_loss(hr, hr, logits))
     adversarial = want / ADVERSARIAL_WEIGHT
@@ -259,7 +257,7 @@ def check_srgan_loss(srgan_generator_loss) -> None:
                    ".detach() or numpy), so that the gradient reaches the generator through D",
                    torch.autograd.grad, loss, rejected)
     expect(bool((grad < 0).all()), "the gradient on D's logits for the fakes", "negative "
-           "(raising D's verdict on the fakes lowers G's loss)", _show(grad),
+           "(raising D's verdict on the fakes lowers G's loss)", show(grad),
            "the adversarial term must fall as D is fooled")
 
 

@@ -9,13 +9,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import exercise, expect, expect_callable, returned
+from . import exercise, expect, expect_callable, returned, show
 
 NB = "01_gan_theory"
 
 
-def _show(t: torch.Tensor) -> str:
-    return "[" + ", ".join(f"{v:.4g}" for v in t.flatten().tolist()) + "]"
 
 
 @exercise("optimal_d", NB, "The optimal discriminator", ("optimal_discriminator",), wrong={
@@ -36,7 +34,7 @@ def check_optimal_d(optimal_discriminator) -> None:
     expect(got.shape == want.shape, "the shape of D*", tuple(want.shape), tuple(got.shape),
            "one value per point x: compute elementwise, without summing")
     expect(torch.allclose(got.float(), want, atol=1e-6),
-           f"D* for p_data={_show(p_data)}, p_g={_show(p_g)}", _show(want), _show(got),
+           f"D* for p_data={show(p_data)}, p_g={show(p_g)}", show(want), show(got),
            "D*(x) is the share of the real density at x: 1 where only real data live, 0 where "
            "only fakes do, 1/2 where the two densities are equal")
 
@@ -100,7 +98,7 @@ def check_nonsaturating(nonsaturating_loss) -> None:
     want = F.softplus(-logits).mean()
     expect(got.dim() == 0, "the loss", "one number (the mean over the batch)",
            f"a tensor of shape {tuple(got.shape)}", "average over the fakes with .mean()")
-    expect(torch.allclose(got, want, atol=1e-5), f"the loss at logits {_show(logits)}",
+    expect(torch.allclose(got, want, atol=1e-5), f"the loss at logits {show(logits)}",
            f"{want:.4f}", f"{float(got):.4f}",
            "the non-saturating loss is -log D(G(z)) = -log sigmoid(logit), averaged; it is "
            "positive and falls as D is fooled")
@@ -113,7 +111,7 @@ def check_nonsaturating(nonsaturating_loss) -> None:
     (grad,) = torch.autograd.grad(loss, rejected)
     expect(torch.allclose(grad, torch.full_like(grad, -0.5), atol=1e-3),
            "the gradient on each logit where D rejects the fakes", "[-0.5, -0.5] (-1/N)",
-           _show(grad), "this is the point of the loss: a strong gradient exactly where the "
+           show(grad), "this is the point of the loss: a strong gradient exactly where the "
            "generator is worst; the minimax loss log(1 - D) gives ~0 there")
 
 
