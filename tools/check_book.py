@@ -747,9 +747,13 @@ def screenshot_names(docnames: Iterable[str]) -> dict[str, str]:
 
 
 # The solution cells (hide-input) whose code is visible without a click: their first line.
+# (Inside a closed <details> an element keeps its layout boxes in Chromium; what hides it is
+# the closed element, which checkVisibility() and the `open` test see.)
 VISIBLE_SOLUTIONS = """() => [...document.querySelectorAll('div.tag_hide-input')]
   .map(cell => cell.querySelector('div.cell_input, div.highlight'))
-  .filter(input => input && input.getClientRects().length > 0 && input.offsetHeight > 0)
+  .filter(input => input && !(input.closest('details') && !input.closest('details').open)
+    && (input.checkVisibility ? input.checkVisibility({visibilityProperty: true})
+        : input.getClientRects().length > 0))
   .map(input => input.textContent.trim().split('\\n')[0].slice(0, 80))"""
 
 
