@@ -51,13 +51,16 @@ def has_questions(nb: nbformat.NotebookNode) -> bool:
 
 
 CITE = re.compile(r"\{cite(?::\w+)?\}`([^`]+)`")
+GLUE = re.compile(r"\{glue(?::\w+)?\}`([^`:]+)(?::[^`]*)?`")
 
 
 def plain_exercise(source: str) -> str:
     """A Markdown cell as Colab and Jupyter render it: a `:::{exercise} Title` block as plain
-    Markdown, a citation role as the key in brackets (the book's references page has it)."""
+    Markdown, a citation role as the key in brackets (the book's references page has it), a
+    glued number (which only the book renders) as the name of the value the run computed."""
     source = DIRECTIVE.sub(lambda m: f"**Exercise — {m['title']}**\n\n{m['body'].strip()}",
                            source)
+    source = GLUE.sub(lambda m: f"*[a value of your run: `{m[1]}`]*", source)
     return CITE.sub(lambda m: f"[{m[1]}]", source)
 
 
