@@ -46,6 +46,7 @@ class Claim:
     low: float | None = None  # interval of the value (95 % Student-t unless `rule` says)
     high: float | None = None
     deterministic: bool = False  # True: the measurement does not depend on a training seed
+    seed_ids: list[int] | None = None  # the training seeds themselves (len == seeds when given)
     leaning: str | None = None  # the verdict the data lean to when too few seeds
     chapter: str = ""
 
@@ -55,6 +56,11 @@ class Claim:
                              f"got {self.verdict!r}")
         if self.seeds < 0 or (self.seeds < 1 and not self.deterministic):
             raise ValueError(f"claim {self.id!r}: seeds must be at least 1, got {self.seeds}")
+        if self.seed_ids is not None:
+            self.seed_ids = [int(s) for s in self.seed_ids]
+            if len(set(self.seed_ids)) != self.seeds:
+                raise ValueError(f"claim {self.id!r}: seeds={self.seeds} but seed_ids "
+                                 f"{self.seed_ids} name {len(set(self.seed_ids))} distinct seeds")
         if (self.verdict != INCONCLUSIVE and not self.deterministic
                 and self.seeds < MIN_SEEDS):
             self.leaning, self.verdict = self.verdict, INCONCLUSIVE
@@ -83,6 +89,15 @@ class Claim:
         if self.low is None or self.high is None or math.isnan(self.low):
             return f"{self.value:.4g}"
         return f"{self.value:.4g} [{self.low:.4g}, {self.high:.4g}]"
+
+    @property
+    def seeds_text(self) -> str:
+        """'3 (0, 1, 2)', '1' or '– (deterministic)': how many training seeds, and which."""
+        if self.deterministic and not self.seeds:
+            return "– (deterministic)"
+        if self.seed_ids:
+            return f"{self.seeds} ({', '.join(map(str, self.seed_ids))})"
+        return str(self.seeds)
 
 
 def against_threshold(interval: Interval, threshold: float, *, claimed: str,
@@ -132,7 +147,7 @@ def load(run_dir: RunDir) -> list[Claim]:
 
 
 COLUMNS = {"seed_report": "seed", "claim": "claim", "measurement": "measured",
-           "interval_text": "value [95 % interval]", "seeds": "seeds", "profile": "profile",
+           "interval_text": "value [95 % interval]", "seeds_text": "seeds", "profile": "profile",
            "verdict": "verdict", "why": "why"}
 
 
