@@ -6,6 +6,12 @@ jupyter-cache / nbclient), nbconvert or a test — nobody will ever click, and t
 would hold only a widget placeholder. So every control here first asks `headless_reason()`;
 when it returns a reason, the control runs once with its default values and returns a static
 matplotlib figure instead, which the executed notebook and the book keep as an image.
+
+The controls keep to the part of the ipywidgets API that 7.x and 8.x share (tests/test_widgets_
+ipywidgets7.py checks every class, keyword, style key and trait they use against ipywidgets
+7.7's), so they work with Colab's preinstalled ipywidgets 7 as well as with 8 in JupyterLab.
+Colab's own widget manager renders 7.x only: where ipywidgets 8 was installed on Colab,
+`colab_widget_manager()` turns on Colab's custom widget manager before a control is shown.
 """
 
 from __future__ import annotations
@@ -15,11 +21,34 @@ from collections.abc import Callable
 import numpy as np
 from matplotlib.figure import Figure
 
+from .colab import on_colab
 from .pixels import hwc_uint8
 from .runtime import headless_reason
 
 LOSS_CHOICES = (("non-saturating: −log D(G(z))", "non_saturating"),
                 ("minimax: log(1 − D(G(z)))", "minimax"))
+
+
+_COLAB_MANAGER: list[bool] = []  # whether Colab's custom widget manager was turned on
+
+
+def colab_widget_manager() -> bool:
+    """On Colab with ipywidgets 8 or newer, turn on Colab's custom widget manager (once per
+    process; Colab renders its preinstalled 7.x without it, 8.x only with it). True when it is on.
+    Elsewhere, or with ipywidgets 7, does nothing and returns False."""
+    if _COLAB_MANAGER:
+        return _COLAB_MANAGER[0]
+    import ipywidgets
+
+    major = int(str(ipywidgets.__version__).split(".")[0])
+    enabled = False
+    if on_colab() and major >= 8:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+        enabled = True
+    _COLAB_MANAGER.append(enabled)
+    return enabled
 
 
 def ring_explorer(run: Callable[..., Figure], *, loss: str = "non_saturating",
@@ -51,6 +80,8 @@ def _ring_widget(run: Callable[..., Figure], settings: dict, max_epochs: int):
     """The interactive box of `ring_explorer`."""
     import ipywidgets as w
     from IPython.display import display
+
+    colab_widget_manager()
 
     style = {"description_width": "110px"}
     layout = w.Layout(width="420px")
@@ -108,6 +139,8 @@ def class_picker(show: Callable[[int, int], Figure], classes: list[str], *, labe
         return show(label, seed)
     import ipywidgets as w
     from IPython.display import display
+
+    colab_widget_manager()
 
     style, layout = {"description_width": "60px"}, w.Layout(width="360px")
     menu = w.Dropdown(options=[(str(name), i) for i, name in enumerate(classes)], value=label,
@@ -185,6 +218,8 @@ def _before_after_widget(before, after, labels: tuple[str, str], position: float
     import ipywidgets as w
     from PIL import Image
 
+    colab_widget_manager()
+
     def png(position: float) -> bytes:
         buffer = io.BytesIO()
         Image.fromarray(split_view(before, after, position)).save(buffer, format="PNG")
@@ -201,7 +236,7 @@ def _before_after_widget(before, after, labels: tuple[str, str], position: float
         picture.value = png(slider.value)
 
     slider.observe(update, names="value")
-    box = w.VBox(([w.HTML(f"<b>{title}</b>")] if title else []) + [slider, picture])
+    box = w.VBox(([w.HTML(value=f"<b>{title}</b>")] if title else []) + [slider, picture])
     box.slider, box.image, box.update = slider, picture, update  # so code (and tests) can drive it
     return box
 
@@ -223,6 +258,8 @@ def latent_explorer(show: Callable[[int, int, float], Figure], *, seed_a: int = 
         return show(seed_a, seed_b, t)
     import ipywidgets as w
     from IPython.display import display
+
+    colab_widget_manager()
 
     style, layout = {"description_width": "60px"}, w.Layout(width="360px")
     first = w.IntSlider(value=seed_a, min=0, max=max_seed, description="seed A", style=style,

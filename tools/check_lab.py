@@ -29,6 +29,7 @@ go to ``--screenshots`` (``_build/lab-screenshots/``).
 from __future__ import annotations
 
 import argparse
+import base64
 import json
 import os
 import re
@@ -135,8 +136,8 @@ def free_port() -> int:
 def lab_command(python: str, root: Path, port: int, token: str, settings: Path,
                 workspaces: Path) -> list[str]:
     """The JupyterLab command line of the check (as `make lab`'s, on a port and with a token)."""
-    command = [str(Path(python).parent / "jupyter"), "lab", "--no-browser", "--ServerApp.ip=127.0.0.1",
-               f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
+    command = [str(Path(python).parent / "jupyter"), "lab", "--no-browser",
+               "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={port}", "--ServerApp.port_retries=0",
                f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}",
                "--LabApp.expose_app_in_browser=True", f"--LabApp.user_settings_dir={settings}",
                f"--LabApp.workspaces_dir={workspaces}"]
@@ -191,7 +192,7 @@ FIND_PANEL = """
 
 STATE = """
 (path) => {
-  const find = %s;
+  const find = __FIND__;
   const panel = find(path);
   if (!panel) return {phase: 'no notebook'};
   if (!panel.context.isReady) return {phase: 'loading'};
@@ -208,30 +209,41 @@ STATE = """
       if (output.output_type === 'error' && error === null)
         error = {cell: index, text: output.ename + ': ' + output.evalue,
                  source: cell.model.sharedModel.getSource().slice(0, 200)};
-      if (output.data && output.data['%s']) widgets.push(index);
+      if (output.data && output.data['__MIME__']) widgets.push(index);
     }
   });
   return {phase: kernel ? kernel.status : 'no kernel', done, total, error, widgets,
           sources: cells.map(c => c.model.sharedModel.getSource())};
 }
-""" % (FIND_PANEL.strip(), WIDGET_MIME)
+""".replace("__FIND__", FIND_PANEL.strip()).replace("__MIME__", WIDGET_MIME)
 
 RUN_ALL = """
 async (path) => {
-  const find = %s;
+  const find = __FIND__;
   const panel = find(path);
   window.jupyterapp.shell.activateById(panel.id);
   await window.jupyterapp.commands.execute('notebook:run-all-cells');
 }
-""" % FIND_PANEL.strip()
+""".replace("__FIND__", FIND_PANEL.strip())
+
+SHUTDOWN = """
+async (path) => {
+  const find = __FIND__;
+  const panel = find(path);
+  if (panel) await panel.sessionContext.shutdown();
+}
+""".replace("__FIND__", FIND_PANEL.strip())
 
 # Records, per cell index, every distinct image (src) that cell's outputs show, as it shows it.
 WATCH_IMAGES = """
 () => {
   const seen = window.__labImages = {};
+  const first = window.__labFirst = {}, last = window.__labLast = {};
   const hash = (text) => {
     let h = 2166136261 >>> 0;
-    for (let i = 0; i < text.length; i++) { h ^= text.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0; }
+    for (let i = 0; i < text.length; i++) {
+      h ^= text.charCodeAt(i); h = Math.imul(h, 16777619) >>> 0;
+    }
     return h.toString(16) + ':' + text.length;
   };
   const record = (img) => {
@@ -241,6 +253,8 @@ WATCH_IMAGES = """
     (seen[index] = seen[index] || []);
     const key = hash(img.src);
     if (!seen[index].includes(key)) seen[index].push(key);
+    if (!(index in first)) first[index] = img.src;
+    last[index] = img.src;
   };
   new MutationObserver((mutations) => {
     for (const m of mutations) {
@@ -288,19 +302,18 @@ class Lab:
             page.evaluate(WATCH_IMAGES)
             started = time.monotonic()
             page.evaluate(RUN_ALL, path)
-            live_first = self._run_all(page, chapter, path, timeout)
+            self._run_all(page, chapter, path, timeout)
             print(f"{chapter.notebook}: ran all cells in {time.monotonic() - started:.0f} s",
                   flush=True)
             state = page.evaluate(STATE, path)
             self._check_page_text(page, chapter)
             if chapter.live is not None:
-                self._check_live(page, chapter, state, live_first)
+                self._check_live(page, chapter, state)
             for widget in chapter.widgets:
                 self._check_widget(page, chapter, widget, state)
         finally:
             try:
-                page.evaluate("""async (path) => { const find = %s; const p = find(path);
-                    if (p) await p.sessionContext.shutdown(); }""" % FIND_PANEL.strip(), path)
+                page.evaluate(SHUTDOWN, path)
             except Exception:  # the page may be gone already; the server's stop ends the kernel
                 pass
             page.close()
@@ -317,24 +330,19 @@ class Lab:
             page.wait_for_timeout(500)
         raise Failure(f"{message} within {timeout:.0f} s (last state: {state.get('phase')})")
 
-    def _run_all(self, page, chapter: Chapter, path: str, timeout: float) -> Path | None:
-        """Wait until every code cell ran; a screenshot of the live view while it trains."""
-        deadline, settled, live_first = time.monotonic() + timeout, 0, None
-        live_index = None
+    def _run_all(self, page, chapter: Chapter, path: str, timeout: float) -> None:
+        """Wait until every code cell ran; fail on the first error output."""
+        deadline, settled = time.monotonic() + timeout, 0
         while time.monotonic() < deadline:
             state = page.evaluate(STATE, path)
             if state.get("error"):
                 error = state["error"]
                 raise Failure(f"{chapter.notebook}: cell {error['cell']} raised {error['text']}"
                               f"\n    {error['source']!r}")
-            if chapter.live is not None and live_index is None:
-                live_index = _cell_index(state, chapter.live, chapter.notebook, "live view")
-            if live_first is None and live_index is not None and self._images(page, live_index):
-                live_first = self._shot(page, live_index, chapter, "live view", "during")
             finished = state["done"] == state["total"] and state["phase"] == "idle"
             settled = settled + 1 if finished else 0
             if settled >= 3:
-                return live_first
+                return
             page.wait_for_timeout(500)
         raise Failure(f"{chapter.notebook}: the cells did not finish within {timeout:.0f} s "
                       f"({state.get('done')}/{state.get('total')} code cells ran)")
@@ -353,16 +361,24 @@ class Lab:
             raise Failure(f"{chapter.notebook}: the kernel showed a widget's static fallback "
                           "(it took itself for headless)")
 
-    def _check_live(self, page, chapter: Chapter, state: dict, first: Path | None) -> None:
+    def _check_live(self, page, chapter: Chapter, state: dict) -> None:
         index = _cell_index(state, chapter.live, chapter.notebook, "live view")
         seen = page.evaluate("(i) => (window.__labImages || {})[i] || []", index)
-        last = self._shot(page, index, chapter, "live view", "after")
+        self._shot(page, index, chapter, "live view", "after")
+        shown = page.evaluate("(i) => [(window.__labFirst || {})[i], (window.__labLast || {})[i]]",
+                              index)
+        names = []
+        for moment, src in zip(("first", "last"), shown):  # the figure as it was first shown
+            if src and src.startswith("data:image/png;base64,"):  # and as it was left
+                path = self.screenshots / f"{chapter.notebook}-live-view-{moment}-figure.png"
+                path.write_bytes(base64.b64decode(src.split(",", 1)[1]))
+                names.append(path.name)
         if len(seen) < 2:
             raise Failure(f"{chapter.notebook}, live view (cell {index}): it showed "
                           f"{len(seen)} distinct figure(s) while training; it must redraw")
         self.outcome.rows.append((chapter.notebook, "live view", "(training runs)",
-                                  f"{len(seen)} distinct figures while training",
-                                  f"{first.name if first else '-'} → {last.name}"))
+                                  f"{len(seen)} distinct figures shown while training",
+                                  " → ".join(names)))
 
     def _check_widget(self, page, chapter: Chapter, widget: Widget, state: dict) -> None:
         index = _cell_index(state, widget.source, chapter.notebook, widget.name)
