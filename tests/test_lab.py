@@ -94,3 +94,54 @@ def test_make_lab_starts_jupyterlab_on_the_notebooks(tmp_path):
         log.close()
     text = (tmp_path / "lab.log").read_text()
     assert "make lab: JupyterLab on notebooks/" in text and f":{port}/lab" in text
+
+
+def _check_lab():
+    """tools/check_lab.py as a module."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("check_lab", ROOT / "tools" / "check_lab.py")
+    module = importlib.util.module_from_spec(spec)
+    sys.modules.setdefault("check_lab", module)  # dataclasses look their module up there
+    spec.loader.exec_module(sys.modules["check_lab"])
+    return sys.modules["check_lab"]
+
+
+def test_check_lab_finds_its_widgets_in_the_chapters():
+    """make check-lab finds each widget's and live view's cell, and each control's label, as the
+    notebooks and labkit.widgets are now (it is not part of make test: this is its cheap half)."""
+    import nbformat
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    from labkit import widgets
+
+    check_lab = _check_lab()
+    built = {  # each widget with its controls live: the descriptions check-lab looks for
+        "ring explorer": widgets.ring_explorer(lambda **_: Figure(), headless=False),
+        "latent explorer": widgets.latent_explorer(lambda a, b, t: Figure(), headless=False),
+        "class picker": widgets.class_picker(lambda c, s: Figure(), ["a", "b"], headless=False),
+        "before/after slider": widgets.before_after(
+            np.zeros((4, 4, 3), "uint8"), np.ones((4, 4, 3), "uint8"),
+            labels=("bicubic", "SRGAN"), headless=False),
+    }
+    for chapter in check_lab.CHAPTERS:
+        nb = nbformat.read(ROOT / "notebooks" / f"{chapter.notebook}.ipynb", as_version=4)
+        sources = [cell.source for cell in nb.cells if cell.cell_type == "code"]
+        for text in [w.source for w in chapter.widgets] + [chapter.live] * bool(chapter.live):
+            assert sum(text in source for source in sources) == 1, (chapter.notebook, text)
+        for widget in chapter.widgets:
+            labels = [getattr(c, "description", "") for c in built[widget.name].children]
+            for control in widget.controls:
+                assert any(control.label in label for label in labels), (widget.name, control)
+            if widget.train_button:
+                assert widget.train_button in labels
+
+
+def test_check_lab_reads_a_bare_widget_and_asks_for_root_only_as_root(tmp_path):
+    check_lab = _check_lab()
+    assert check_lab.BARE_WIDGET.search("VBox(children=(IntSlider(value=0),))")
+    assert not check_lab.BARE_WIDGET.search("a VBox of sliders")
+    command = check_lab.lab_command(sys.executable, tmp_path, 8123, "t", tmp_path, tmp_path)
+    assert ("--allow-root" in command) == (os.geteuid() == 0)
+    assert "--ServerApp.port=8123" in command and "--IdentityProvider.token=t" in command
