@@ -247,7 +247,7 @@ def test_bad_settings_fail_before_any_work(blobs, tmp_path):
     with pytest.raises(ValueError, match="lr_d"):
         TrainConfig(lr_d=5.0)
     with pytest.raises(ValueError, match="loss"):
-        TrainConfig(loss="hinge")
+        TrainConfig(loss="hinged")  # hinge itself is a loss now (chapter 7)
     with pytest.raises(ValueError, match="fewer than batch_size"):
         train_gan(*tiny_gan(), blobs, batch_size=128, out_dir=tmp_path)
     with pytest.raises(FileNotFoundError, match="no checkpoints"):

@@ -13,12 +13,19 @@ State sizes, with the tutorial's nz=100, ngf=ndf=64 at 64×64:
 32×32 drops one stage on each side (the generator starts at 4ngf, the discriminator ends at
 4ndf). 96×96 keeps the 64×64 stages and changes only the outer layers to kernel 5, stride 3,
 padding 1 (32 → 96 in the generator, 96 → 32 in the discriminator).
+
+Discriminator options for chapter 7's stabilisers: `spectral_norm=True` (Miyato et al. 2018:
+every convolution's weight divided by its largest singular value, estimated by one power
+iteration per training step) and `norm="layer"` or `"none"` instead of BatchNorm (WGAN-GP's
+gradient penalty is per sample, which BatchNorm's mixing of a batch breaks).
 """
 
 from __future__ import annotations
 
 import torch
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm as _spectral_norm
+from torch.nn.utils.parametrize import is_parametrized
 
 from .init import init_dcgan_weights
 
@@ -68,10 +75,39 @@ class Generator(nn.Module):
         return self.main(z)
 
 
-def downsampling_stages(image_size: int, channels: int, ndf: int) -> tuple[list[nn.Module], int]:
+NORMS = ("batch", "layer", "none")
+SPECTRAL_LAYERS = (nn.Conv2d, nn.ConvTranspose2d, nn.Linear, nn.Embedding)
+
+
+def apply_spectral_norm(module: nn.Module) -> nn.Module:
+    """Spectral normalisation (torch's parametrisation) of every convolution, linear and
+    embedding layer of `module` not already normalised; returns the module (changed in place).
+
+    Each weight W is used as W / σ(W), σ estimated by power iteration (one step per forward in
+    training mode; its vectors are buffers, so checkpoints and resumes keep them).
+    """
+    for layer in module.modules():
+        if isinstance(layer, SPECTRAL_LAYERS) and not is_parametrized(layer, "weight"):
+            _spectral_norm(layer)
+    return module
+
+
+def _norm_layer(norm: str, width: int) -> list[nn.Module]:
+    """The normalisation after a discriminator convolution: BatchNorm, layer norm, or none."""
+    if norm == "batch":
+        return [nn.BatchNorm2d(width)]
+    if norm == "layer":  # over channels and positions of each sample (GroupNorm with 1 group)
+        return [nn.GroupNorm(1, width)]
+    if norm == "none":
+        return []
+    raise ValueError(f"norm must be one of {NORMS}, got {norm!r}")
+
+
+def downsampling_stages(image_size: int, channels: int, ndf: int, norm: str = "batch"
+                        ) -> tuple[list[nn.Module], int]:
     """The DCGAN discriminator's body, image → (width, 4, 4), and that width: a strided
     convolution and LeakyReLU (no BatchNorm on the input), then conv-BN-LeakyReLU stages
-    halving the size."""
+    halving the size (`norm` "layer" or "none" replaces the BatchNorm)."""
     stages, outer = _check_size(image_size)
     widths = [ndf * 2**i for i in range(stages)]  # e.g. ndf, 2ndf, 4ndf, 8ndf
     layers: list[nn.Module] = [
@@ -81,7 +117,7 @@ def downsampling_stages(image_size: int, channels: int, ndf: int) -> tuple[list[
     for in_channels, width in zip(widths[:-1], widths[1:], strict=True):  # halving
         layers += [
             nn.Conv2d(in_channels, width, 4, 2, 1, bias=False),
-            nn.BatchNorm2d(width),
+            *_norm_layer(norm, width),
             nn.LeakyReLU(0.2, inplace=True),
         ]
     return layers, widths[-1]
@@ -95,16 +131,27 @@ def check_image_size(images: torch.Tensor, size: int) -> None:
 
 
 class Discriminator(nn.Module):
-    """Maps images (N, channels, H, W) to one logit each, shape (N,): no Sigmoid at the end."""
+    """Maps images (N, channels, H, W) to one logit each, shape (N,): no Sigmoid at the end.
 
-    def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 64):
+    `spectral_norm` normalises every convolution; `norm` ("batch", "layer", "none") is the
+    normalisation of the inner stages. Both are recorded in `config` only when not the
+    default, so earlier checkpoints still match.
+    """
+
+    def __init__(self, image_size: int = 64, channels: int = 3, ndf: int = 64, *,
+                 spectral_norm: bool = False, norm: str = "batch"):
         super().__init__()
         self.image_size = image_size
         self.config = {"family": "dcgan", "image_size": image_size, "channels": channels,
                        "ndf": ndf}
-        layers, last = downsampling_stages(image_size, channels, ndf)
+        if norm != "batch":
+            self.config["norm"] = norm
+        layers, last = downsampling_stages(image_size, channels, ndf, norm)
         layers.append(nn.Conv2d(last, 1, 4, 1, 0, bias=False))  # 4×4 → 1×1 logit
         self.main = nn.Sequential(*layers)
+        if spectral_norm:
+            self.config["spectral_norm"] = True
+            apply_spectral_norm(self)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         """Score each image: a logit, positive for 'real' (sigmoid gives the probability)."""
@@ -113,10 +160,15 @@ class Discriminator(nn.Module):
 
 
 def dcgan(image_size: int = 64, channels: int = 3, nz: int = 100, ngf: int = 64,
-          ndf: int = 64) -> tuple[Generator, Discriminator]:
-    """A DCGAN generator and discriminator, weights initialised as in the DCGAN paper."""
+          ndf: int = 64, *, spectral_norm: bool = False, norm: str = "batch"
+          ) -> tuple[Generator, Discriminator]:
+    """A DCGAN generator and discriminator, weights initialised as in the DCGAN paper
+    (`spectral_norm`, `norm`: the discriminator's options; normalised after initialisation)."""
     generator = Generator(image_size, channels, nz, ngf)
-    discriminator = Discriminator(image_size, channels, ndf)
+    discriminator = Discriminator(image_size, channels, ndf, norm=norm)
     generator.apply(init_dcgan_weights)
     discriminator.apply(init_dcgan_weights)
+    if spectral_norm:
+        discriminator.config["spectral_norm"] = True
+        apply_spectral_norm(discriminator)
     return generator, discriminator

@@ -17,12 +17,16 @@ from torch import nn
 from torchvision.utils import make_grid, save_image
 from tqdm import tqdm
 
+from ..models.dcgan import apply_spectral_norm
 from ..pixels import to_signed
 from ..runtime import headless_reason
 from . import checkpoint as ckpt
 from . import distributed
-from .config import TrainConfig
+from .augment import DiffAugment
+from .config import STABILISERS_OFF, TrainConfig
 from .device import amp_dtype, autocast, pick_device, use_channels_last
+from .ema import EMA
+from .losses import BCE_LOSSES
 from .rundir import RunDir, RunInUse, differences
 from .steps import Labels, discriminator_step, generator_step
 
@@ -75,11 +79,19 @@ class Run:
     metrics: dict = field(default_factory=dict)
     task: SuperResolution | None = None
     best_epoch: int | None = None  # set by an Evaluator when this epoch's metric is the best
+    ema: EMA | None = None  # the moving average of G's weights, when config.ema_decay > 0
 
     @property
     def stat_names(self) -> tuple[str, ...]:
-        """The per-iteration values in the history (super-resolution adds the content loss)."""
-        return STATS + (("loss_content",) if self.task else ())
+        """The per-iteration values in the history: a gradient penalty adds D's weighted
+        penalty ("penalty"), super-resolution the content loss."""
+        return (STATS + (("penalty",) if self.config.penalised else ())
+                + (("loss_content",) if self.task else ()))
+
+    @property
+    def sampler(self) -> nn.Module:
+        """The generator that samples and is evaluated: the EMA of G's weights when kept."""
+        return self.ema.model if self.ema is not None else self.generator
 
     @property
     def checkpoint_path(self) -> Path:
@@ -97,20 +109,23 @@ class Run:
 
     @torch.no_grad()
     def generate(self, n: int = 64, seed: int | None = None,
-                 labels: torch.Tensor | None = None) -> torch.Tensor:
+                 labels: torch.Tensor | None = None, *, ema: bool = True) -> torch.Tensor:
         """n generated samples on the CPU (the fixed noise when seed is None and n fits).
 
         A conditional generator gets `labels` (default: classes 0, 1, 2, ... in turn); a
-        super-resolution generator upscales the first n fixed low-resolution inputs.
+        super-resolution generator upscales the first n fixed low-resolution inputs. With an
+        EMA of G's weights (config.ema_decay), the average samples unless `ema=False` (the
+        trained generator itself, e.g. to compare the two).
         """
+        generator = self.sampler if ema else self.generator
         if self.task is not None:
-            return _sample(self.generator, self.fixed_noise[:n])
+            return _sample(generator, self.fixed_noise[:n])
         if seed is None and n <= len(self.fixed_noise):
             z = self.fixed_noise[:n]
         else:
             g = torch.Generator().manual_seed(0 if seed is None else seed)
             z = torch.randn(n, self.generator.nz, generator=g).to(self.device)
-        return _sample(self.generator, z, _labels_for(self.generator, n, labels, self.device))
+        return _sample(generator, z, _labels_for(self.generator, n, labels, self.device))
 
 
 def num_classes(generator: nn.Module) -> int:
@@ -176,7 +191,10 @@ def resume_mismatch(run_dir: RunDir, config: TrainConfig, record: dict) -> list[
     """How this run's settings differ from those `run_dir` was trained with ([]: it may be
     resumed). Epochs may grow, and where and how verbosely it runs may change."""
     recorded = run_dir.read_config()
-    found = differences(recorded.get("train", {}), config.to_dict(), FREE_ON_RESUME)
+    trained = recorded.get("train", {})
+    if trained:  # a run recorded before the stabilisers existed trained without them
+        trained = {**STABILISERS_OFF, **trained}
+    found = differences(trained, config.to_dict(), FREE_ON_RESUME)
     if recorded.get("parameters") or record.get("parameters"):
         found += differences(recorded.get("parameters", {}), record.get("parameters", {}),
                              FREE_PARAMETERS)
@@ -238,6 +256,8 @@ class _Loop:
     labels: Labels
     processes: distributed.Processes
     channels_last: bool
+    augment: DiffAugment | None = None  # DiffAugment of D's inputs, real and fake
+    ema: EMA | None = None
 
 
 def train_gan(
@@ -266,13 +286,20 @@ def train_gan(
     `config.batch_size`, and only rank 0 logs and writes files. `task=SuperResolution(...)`
     trains a super-resolution GAN: G's input is the downscaled real batch instead of noise.
     """
-    config = TrainConfig(**{**(config.to_dict() if config else {}), **overrides})
+    config = (config or TrainConfig()).replace(**overrides)
     if task is None and not hasattr(generator, "nz"):
         raise ValueError("the generator must expose its latent size as `generator.nz`")
+    if config.spectral_norm:  # before a checkpoint is loaded: its D is normalised too
+        apply_spectral_norm(discriminator)
+    _warn_batchnorm_penalty(config, discriminator)
     if len(data) < config.batch_size:
         raise ValueError(f"the dataset has {len(data)} images, fewer than batch_size="
                          f"{config.batch_size}; lower batch_size or use more data")
     processes = distributed.setup(config.device)
+    if processes.world > 1 and config.penalised:
+        raise ValueError("gradient penalties (gp_weight, r1_gamma) are not supported under "
+                         "torchrun (DistributedDataParallel does not differentiate twice); "
+                         "train them in one process")
     if config.batch_size % processes.world:
         raise ValueError(f"batch_size={config.batch_size} (the global batch) must be divisible "
                          f"by the {processes.world} processes")
@@ -303,7 +330,8 @@ def train_gan(
     if resume_dir is None and run_dir is None and processes.main:
         run_dir = RunDir.create(config.name, config.out_dir)
     run_dir = distributed.broadcast(resume_dir or run_dir, processes)
-    run = Run(run_dir, config, generator, discriminator, device, fixed_noise, task=task)
+    ema = EMA(generator, config.ema_decay, config.ema_warmup) if config.ema_decay else None
+    run = Run(run_dir, config, generator, discriminator, device, fixed_noise, task=task, ema=ema)
     run.history = empty_history(run.stat_names)
 
     def wrap(module: nn.Module) -> nn.Module:
@@ -321,7 +349,8 @@ def train_gan(
         scaler_g=torch.amp.GradScaler(device.type, enabled=scaler_on),
         amp=lambda: autocast(device, dtype),
         labels=Labels(config.real_label, config.fake_label),
-        processes=processes, channels_last=channels_last)
+        processes=processes, channels_last=channels_last,
+        augment=DiffAugment(config.diffaugment) if config.diffaugment else None, ema=ema)
     with run_dir.lock() if processes.main else contextlib.nullcontext():
         if processes.main:
             run_dir.remove_partial_files()  # left by a process killed while writing
@@ -359,7 +388,7 @@ def _check_health(run: Run) -> None:
     if run.task is not None and not run.task.adversarial_weight:
         return  # pre-training without a discriminator: nothing to saturate
     last = [j for j, e in enumerate(h["epoch"]) if e == h["epoch"][-1]]
-    if max(h["d_g_z1"][j] for j in last) < SATURATED:
+    if run.config.loss in BCE_LOSSES and max(h["d_g_z1"][j] for j in last) < SATURATED:
         found.append(f"saturated: D(G(z)) stayed below {SATURATED} in every logged iteration "
                      f"of epoch {h['epoch'][-1]}: D rejects every generated batch and the "
                      "generator learns little (try lr_d lower than lr_g, label smoothing, or "
@@ -373,9 +402,22 @@ def _check_health(run: Run) -> None:
         run.metrics = run.dir.update_metrics(warnings=found)
 
 
+def _warn_batchnorm_penalty(config: TrainConfig, discriminator: nn.Module) -> None:
+    """WGAN-GP's penalty is on each sample's gradient; BatchNorm makes D's output for one
+    sample depend on the rest of its batch. Training works, but it is not the paper's critic."""
+    if config.gp_weight and any(isinstance(m, nn.modules.batchnorm._BatchNorm)
+                                for m in discriminator.modules()):
+        warnings.warn("gp_weight > 0 with a BatchNorm discriminator: the gradient penalty is "
+                      "per sample and BatchNorm mixes the batch; Gulrajani et al. use layer "
+                      "normalisation (labkit.models.dcgan(..., norm='layer'))", stacklevel=3)
+
+
 def _restore(run: Run, loop: _Loop, state: dict) -> int:
-    """Load networks, optimisers, scalers, RNG and history; return the first epoch to train."""
+    """Load networks, optimisers, scalers, RNG, the EMA and history; return the first epoch
+    to train."""
     epoch = ckpt.restore_state(state, **_state_parts(run, loop))
+    if run.ema is not None:
+        run.ema.load_state_dict(state["extra"]["ema"])
     run.history = state["history"]
     if loop.processes.main:
         print(f"Resuming {run.dir} after epoch {epoch}.")
@@ -422,6 +464,9 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int,
     config, device, processes = run.config, run.device, loop.processes
     batch_rng = torch.Generator().manual_seed(_epoch_seed(config.seed, epoch, 1))
     noise_rng = _noise_generator(device, _epoch_seed(config.seed, epoch, 2))
+    # DiffAugment's and the gradient penalty's draws: their own stream, so a resume repeats
+    # them and the default options draw exactly what they drew before these existed.
+    extra_rng = _noise_generator(device, _epoch_seed(config.seed, epoch, 3))
     conditional = run.num_classes > 0
     step = run.history["step"][-1] if run.history["step"] else 0
     stats = torch.zeros(iters, len(run.stat_names), device=device)
@@ -434,7 +479,7 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int,
         real, *cond = batch if conditional else (batch,)  # cond: the real batch's labels
         if loop.channels_last and real.dim() == 4:
             real = real.contiguous(memory_format=torch.channels_last)
-        stats[i] = _iteration(run, loop, real, cond, noise_rng)
+        stats[i] = _iteration(run, loop, real, cond, noise_rng, extra_rng, step + i + 1)
         i += 1
         bar.update(1)
         if i % config.log_every == 0 or i == iters:
@@ -451,8 +496,13 @@ def _train_epoch(run: Run, loop: _Loop, data: Batches, epoch: int, iters: int,
 
 
 def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
-               noise_rng: torch.Generator) -> torch.Tensor:
-    """D step(s), then G step(s) on one batch; returns the row of STATS for the history."""
+               noise_rng: torch.Generator, extra_rng: torch.Generator | None = None,
+               iteration: int = 1) -> torch.Tensor:
+    """D step(s), then G step(s) on one batch; returns the row of `run.stat_names`.
+
+    `iteration` (from 1, over the whole run) numbers the D updates for lazy R1: update u
+    (from 0) is penalised when u % r1_every == 0, with weight γ/2 · r1_every.
+    """
     config, processes, task = run.config, loop.processes, run.task
     n = real.shape[0]
     if task is None:
@@ -473,10 +523,16 @@ def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
     zero = torch.zeros((), device=run.device)
     loss_d = d_x = d_g_z1 = zero
     adversarial = 1.0 if task is None else task.adversarial_weight
+    penalty = {"value": zero}
     for k in range(config.d_steps if adversarial else 0):
         fake = generate(True) if k else fake
-        loss_d, d_x, d_g_z1 = discriminator_step(loop.discriminator, real, fake, loop.opt_d,
-                                                 loop.scaler_d, loop.labels, loop.amp, cond)
+        update = (iteration - 1) * config.d_steps + k
+        r1_due = config.r1_gamma and update % config.r1_every == 0
+        loss_d, d_x, d_g_z1 = discriminator_step(
+            loop.discriminator, real, fake, loop.opt_d, loop.scaler_d, loop.labels, loop.amp,
+            cond, loss_kind=config.loss, gp_weight=config.gp_weight,
+            r1_weight=config.r1_gamma / 2 * config.r1_every if r1_due else 0.0,
+            augment=loop.augment, rng=extra_rng, penalty=penalty)
     content = zero
     for k in range(config.g_steps):
         fake = generate(True) if k else fake
@@ -485,8 +541,13 @@ def _iteration(run: Run, loop: _Loop, real: torch.Tensor, cond: list,
                 content = task.content(fake, real)
         loss_g, d_g_z2 = generator_step(loop.judge, fake, loop.opt_g, loop.scaler_g, loop.amp,
                                         config.loss, cond, adversarial_weight=adversarial,
-                                        content=content if task is not None else None)
-    row = (loss_d, loss_g, d_x, d_g_z1, d_g_z2) + ((content.detach().float(),) if task else ())
+                                        content=content if task is not None else None,
+                                        augment=loop.augment, rng=extra_rng)
+        if loop.ema is not None:
+            loop.ema.update(run.generator)
+    row = ((loss_d, loss_g, d_x, d_g_z1, d_g_z2)
+           + ((penalty["value"].float(),) if config.penalised else ())
+           + ((content.detach().float(),) if task else ()))
     return torch.stack(row)
 
 
@@ -506,8 +567,9 @@ def _end_epoch(run: Run, loop: _Loop, epoch: int, dtype: torch.dtype | None,
     run.dir.write_metrics(run.metrics)
     checkpointed = epoch % run.config.checkpoint_every == 0 or epoch == run.config.epochs
     if checkpointed:
+        extra = {"ema": run.ema.state_dict()} if run.ema is not None else None
         ckpt.save_state(run.checkpoint_path, epoch=epoch, history=run.history,
-                        config=run.config.to_dict(), **_state_parts(run, loop))
+                        config=run.config.to_dict(), extra=extra, **_state_parts(run, loop))
     if run.best_epoch == epoch:
         if checkpointed:
             run.dir.keep_best()
@@ -585,6 +647,7 @@ def _flush(run: Run, loop: _Loop, stats: torch.Tensor, logged: int, i: int, epoc
         else:
             line = LOG_FORMAT.format(epoch=epoch, epochs=run.config.epochs, i=i, iters=iters,
                                      **last)
+            line += f"\tPenalty: {last['penalty']:.4f}" if "penalty" in last else ""
             line += f"\tContent: {last['loss_content']:.4f}" if run.task is not None else ""
         tqdm.write(line)
     return i
