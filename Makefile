@@ -92,7 +92,7 @@ $(LAB_STAMP): pyproject.toml
 # and 5 at the smoke profile with a live kernel in headless Chromium (as check-book, offline),
 # moves every widget's controls and fails unless its image changes; the live training view must
 # redraw during training. Screenshots before and after: _build/lab-screenshots/. Not part of
-# `make test` (a few minutes).
+# `make test` (about 5 to 7 minutes on 2 shared cores).
 check-lab: $(STAMP)
 	@test -x $(CHROMIUM) || { \
 		if [ "$$(id -u)" = 0 ]; then \

@@ -310,7 +310,7 @@ class Lab:
             if chapter.live is not None:
                 self._check_live(page, chapter, state)
             for widget in chapter.widgets:
-                self._check_widget(page, chapter, widget, state)
+                self._check_widget(page, chapter, widget, state, path)
         finally:
             try:
                 page.evaluate(SHUTDOWN, path)
@@ -380,7 +380,8 @@ class Lab:
                                   f"{len(seen)} distinct figures shown while training",
                                   " → ".join(names)))
 
-    def _check_widget(self, page, chapter: Chapter, widget: Widget, state: dict) -> None:
+    def _check_widget(self, page, chapter: Chapter, widget: Widget, state: dict,
+                      path: str) -> None:
         index = _cell_index(state, widget.source, chapter.notebook, widget.name)
         if index not in state["widgets"]:
             raise Failure(f"{chapter.notebook}, {widget.name}: cell {index} displayed no "
@@ -392,7 +393,7 @@ class Lab:
         self._shot(page, index, chapter, widget.name, "before")
         if widget.train_button:  # a first image to compare the next ones with
             self._press(page, cell, widget, where)
-        before = self._images(page, index)
+        before = self._settle(page, path, index)
         if not before:
             raise Failure(f"{where}: the widget shows no image")
         for control in widget.controls:
@@ -403,7 +404,8 @@ class Lab:
                               f"value at {old_value!r}")
             if widget.train_button:
                 self._press(page, cell, widget, where)
-            after = self._await_change(page, index, before, 180 if widget.train_button else 60)
+            after = self._await_change(page, path, index, before,
+                                       180 if widget.train_button else 60)
             if after is None:
                 self._shot(page, index, chapter, widget.name, f"{_slug(control.label)}-failed")
                 raise Failure(f"{where}: moving {control.kind} {control.label!r} from "
@@ -476,15 +478,30 @@ class Lab:
         area = page.locator(".jp-Notebook .jp-Cell").nth(index).locator(".jp-Cell-outputArea")
         return area.evaluate(IMAGE_DIGEST) if area.count() else ""
 
-    def _await_change(self, page, index: int, before: str, timeout: float) -> str | None:
+    def _await_change(self, page, path: str, index: int, before: str,
+                      timeout: float) -> str | None:
+        """The widget's images once they differ from `before` and have settled, else None."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             now = self._images(page, index)
             if now and now != before:
-                page.wait_for_timeout(300)
-                return self._images(page, index) or now
+                return self._settle(page, path, index)
             page.wait_for_timeout(300)
         return None
+
+    def _settle(self, page, path: str, index: int, timeout: float = 120) -> str:
+        """The cell's images once the kernel is idle and they stayed the same for a second (so
+        that a late redraw of one move is never taken for the next move's)."""
+        deadline, last, steady = time.monotonic() + timeout, None, 0
+        while time.monotonic() < deadline:
+            now = self._images(page, index)
+            idle = page.evaluate(STATE, path).get("phase") == "idle"
+            steady = steady + 1 if idle and now == last else 0
+            if steady >= 2:
+                return now
+            last = now
+            page.wait_for_timeout(500)
+        return last or ""
 
     def _shot(self, page, index: int, chapter: Chapter, widget: str, moment: str) -> Path:
         path = self.screenshots / f"{chapter.notebook}-{_slug(widget)}-{moment}.png"
