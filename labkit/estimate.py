@@ -215,18 +215,21 @@ def estimate_theory(cfg: theory.Config, seconds_per_step: float) -> Estimate:
 
 
 def estimate_dcgan(cfg: dcgan.Config, inception: int) -> Estimate:
-    """Chapter 2: the seed's DCGAN on CelebA's train split, FID on `eval_samples` real and as
-    many generated images after every `eval_every` epochs."""
+    """Chapter 2: the seed's DCGAN on CelebA's train split (its subset), once per training seed;
+    FID on `eval_samples` generated images against `reference_images` real ones after every
+    `eval_every` epochs of the run shown and twice in each further seed's run."""
     one = one_image_set(cfg.channels)
     generator, discriminator = meta(lambda: dcgan.build_models(cfg, one))
     train = TrainConfig.from_profile(cfg, name=dcgan.NAME)
-    n = iterations(training_images(cfg.dataset, cfg.split, subset=cfg.subset), train)
+    per_run = iterations(training_images(cfg.dataset, cfg.split, subset=cfg.subset), train)
+    n = per_run * cfg.replicates
     per_iteration = gan_iteration_flops(generator, discriminator, cfg.batch_size, cfg.channels,
                                         cfg.image_size)
-    scored = evaluations(cfg.epochs, every=cfg.eval_every) * 2 * cfg.eval_samples
+    scored_runs = evaluations(cfg.epochs, every=cfg.eval_every) + 2 * (cfg.replicates - 1)
+    scored = scored_runs * (cfg.eval_samples + (cfg.reference_images or cfg.eval_samples))
     return Estimate("dcgan", n, n * per_iteration, scored * inception, notes=[
-        f"{n:,} iterations of batch {cfg.batch_size} at {cfg.image_size} px; FID: {scored:,} "
-        "Inception-v3 images"])
+        f"{cfg.replicates} training seeds × {per_run:,} iterations of batch {cfg.batch_size} "
+        f"at {cfg.image_size} px; FID: {scored:,} Inception-v3 images"])
 
 
 def estimate_crossdata(cfg: crossdata.Config, inception: int, float64_rate: float) -> Estimate:

@@ -96,7 +96,7 @@ def test_full_profile_iterations_match_the_configs():
     full = {m.NAME: m.Config.resolve("full") for m in (dcgan, crossdata, cgan, srgan, ablations)}
     c = full["dcgan"]
     assert estimate.estimate_dcgan(c, 1).iterations == (
-        estimate.CELEBA_TRAIN // c.batch_size * c.epochs)
+        c.replicates * min(estimate.CELEBA_TRAIN, c.subset) // c.batch_size * c.epochs)
     c = full["crossdata"]
     assert estimate.estimate_crossdata(c, 1, 1e9).iterations == (
         len(c.datasets) * c.epochs * c.steps_per_epoch)

@@ -29,13 +29,19 @@ from .common import main_process, obtain
 
 NUMBER, NAME, NOTEBOOK = 2, "dcgan", "02_dcgan_celeba.ipynb"
 SEED_REPORT = "000"
+# Seed 000's training regime ("Dataset", "Preprocessing", "Hyperparameters", "Training setup"):
+# 4000 CelebA images resized to 64×64, batches of 128, trained 15 times for 10 epochs each.
+SEED_REGIME = {"subset": 4000, "image_size": 64, "batch_size": 128, "trainings": 15,
+               "epochs_per_training": 10}
 LN4 = math.log(4)  # Loss_D (real BCE + fake BCE) of a discriminator that outputs 1/2 everywhere
 
 
 @dataclass
 class Config(ChapterConfig):
-    """Chapter 2's parameters. full: the seed's setting on CelebA; cpu: the 100 offline LFW
-    faces, grayscale 32×32, many short passes, SWD; smoke: a tiny run for CI."""
+    """Chapter 2's parameters. full: seed 000's regime on CelebA (`SEED_REGIME`: its 4,000
+    images at 64×64, batches of 128, 15 trainings × 10 epochs = 150 epochs), FID against a
+    larger real set; cpu: the 100 offline LFW faces, grayscale 32×32, many short passes, SWD;
+    smoke: a tiny run for CI."""
 
     dataset: str = knob(smoke="faces", cpu="faces", full="celeba", offline="faces",
                         doc='"celeba" on full; the offline "faces" otherwise')
@@ -47,8 +53,10 @@ class Config(ChapterConfig):
                            doc="64 as in the seed")
     channels: int = knob(smoke=1, cpu=1, full=3, offline=1, choices=(1, 3),
                          doc="3 colour, 1 grayscale")
-    subset: int | None = knob(None, low=1, doc="4000 reproduces the seed's CelebA subset")
-    epochs: int = knob(smoke=2, cpu=20, full=5, offline=20, low=1)
+    subset: int | None = knob(None, full=4000, offline=None, low=1,
+                              doc="the first N training images (4000 in the seed)")
+    epochs: int = knob(smoke=2, cpu=10, full=150, offline=20, low=1,
+                       doc="150 in the seed (15 trainings of 10 epochs)")
     batch_size: int = knob(smoke=16, cpu=32, full=128, offline=32, low=1, doc="128 in the seed")
     nz: int = knob(smoke=32, cpu=100, full=100, low=1, doc="latent size (100 in the seed)")
     ngf: int = knob(smoke=16, cpu=64, full=64, low=1, doc="generator width (64 in the seed)")
@@ -66,10 +74,71 @@ class Config(ChapterConfig):
                           doc="iterations between log lines")
     metric: str = knob(smoke="swd", cpu="swd", full="fid", offline="swd", choices=("fid", "swd"),
                        doc='quality metric: "fid" (Inception) or "swd"')
-    eval_every: int = knob(smoke=1, cpu=2, full=1, offline=2, low=1,
-                           doc="epochs between evaluations")
+    eval_every: int = knob(smoke=1, cpu=2, full=10, offline=2, low=1,
+                           doc="epochs between evaluations (full: after each of the seed's "
+                               "10-epoch trainings)")
     eval_samples: int = knob(smoke=64, cpu=100, full=10_000, offline=100, low=2,
-                             doc="generated (and real) images per evaluation")
+                             doc="generated images per evaluation (and real, at most)")
+    replicates: int = knob(3, smoke=2, low=1,
+                           doc="training seeds the claims rest on: seed, seed + 1, ... (each a "
+                               "whole training run)")
+    reference_images: int | None = knob(None, full=10_000, offline=None, low=2,
+                                        doc="real set the metric compares with: the first N "
+                                            "images of the split, the training subset among "
+                                            "them (None: the training images)")
+
+
+OFFLINE_FACES = 100  # scikit-image's LFW subset (labkit.data's "faces": 100 grey faces)
+
+
+def iterations(images: int, cfg: Config) -> int:
+    """Training iterations of a run: full batches × passes per epoch × epochs (the engine's)."""
+    return images // cfg.batch_size * cfg.data_repeats * cfg.epochs
+
+
+def regimes(cfg: Config, data: ImageSet | None = None) -> list[dict]:
+    """Seed 000's training regime beside the full and cpu profiles (and this run, given its
+    data): what full reproduces and how cpu differs."""
+    seed = SEED_REGIME
+    columns = {"seed 000": None, "full": Config.resolve("full"), "cpu": Config.resolve("cpu")}
+    if data is not None:
+        columns["this run"] = cfg
+
+    def images(c: Config | None) -> int:
+        if c is None:
+            return seed["subset"]
+        if c is cfg and data is not None:
+            return len(data)
+        return c.subset or OFFLINE_FACES
+
+    def value(c: Config | None, key: str):
+        if c is None:
+            return {"data": "CelebA", "training images": seed["subset"],
+                    "image size": seed["image_size"], "channels": 3,
+                    "batch size": seed["batch_size"],
+                    "epochs": seed["trainings"] * seed["epochs_per_training"],
+                    "passes per epoch": 1,
+                    # PyTorch's DataLoader keeps the last, partial batch; the engine drops it
+                    "iterations": math.ceil(seed["subset"] / seed["batch_size"])
+                    * seed["trainings"] * seed["epochs_per_training"],
+                    "flips": False, "quality metric": "none (loss chart, samples)",
+                    "real images it compares with": "–"}[key]
+        n = images(c)
+        return {"data": c.dataset, "training images": n, "image size": c.image_size,
+                "channels": c.channels, "batch size": c.batch_size, "epochs": c.epochs,
+                "passes per epoch": c.data_repeats, "iterations": iterations(n, c),
+                "flips": c.flip,
+                "quality metric": f"{c.metric} every {c.eval_every} epochs, "
+                                  f"{c.eval_samples:,} generated",
+                "real images it compares with": (f"first {c.reference_images:,} of the split"
+                                                 if c.reference_images else
+                                                 f"{min(n, c.eval_samples):,} training images")
+                }[key]
+
+    keys = ("data", "training images", "image size", "channels", "batch size", "epochs",
+            "passes per epoch", "iterations", "flips", "quality metric",
+            "real images it compares with")
+    return [{"": key, **{name: value(c, key) for name, c in columns.items()}} for key in keys]
 
 
 def check_ready(cfg: Config) -> None:
@@ -96,14 +165,38 @@ def build_models(cfg: Config, data: ImageSet) -> tuple[torch.nn.Module, torch.nn
                  ngf=cfg.ngf, ndf=cfg.ndf)
 
 
+def reference_images(cfg: Config, data: ImageSet) -> torch.Tensor:
+    """The real images the quality metric compares the generated ones with (in [-1, 1]).
+
+    `reference_images` None: `eval_samples` of the training images (a seeded draw; all 100
+    offline faces at cpu). On full: the first `reference_images` images of the split, the
+    4,000 training images among them — FID against all the real images at hand, whatever
+    subset trained the generator (Karras et al. 2020's convention for limited-data GANs),
+    and enough for a full-rank Inception covariance.
+    """
+    if cfg.reference_images is None:
+        return data.float_images(cfg.eval_samples,
+                                 generator=torch.Generator().manual_seed(cfg.seed))
+    if cfg.subset is not None and cfg.reference_images <= cfg.subset:
+        return data.float_images(cfg.reference_images)
+    larger = load(cfg.dataset, root=cfg.data_root, split=cfg.split, image_size=cfg.image_size,
+                  channels=data.images.shape[1], subset=cfg.reference_images,
+                  download=cfg.download)
+    return larger.float_images()
+
+
 def evaluator(cfg: Config, data: ImageSet) -> Evaluator:
-    """Scores the same generated images every `eval_every` epochs against as many real ones
+    """Scores the same generated images every `eval_every` epochs against the reference set
     (Inception FID on full, SWD offline) and keeps checkpoints/best.pt."""
+    return Evaluator(quality_metric(cfg), reference_images(cfg, data), every=cfg.eval_every,
+                     n_samples=cfg.eval_samples)
+
+
+def quality_metric(cfg: Config):
+    """The chapter's quality metric as the evaluator calls it (Inception FID or SWD)."""
     if cfg.metric == "fid":
         inception_weights_path()  # before training: the error says how to get the weights
-    real = data.float_images(cfg.eval_samples, generator=torch.Generator().manual_seed(cfg.seed))
-    options = {} if cfg.metric == "fid" else {"seed": cfg.seed}
-    return Evaluator(scorer(cfg.metric, **options), real, every=cfg.eval_every)
+    return scorer(cfg.metric, **({} if cfg.metric == "fid" else {"seed": cfg.seed}))
 
 
 def train(cfg: Config, data: ImageSet, generator, discriminator, callbacks=()) -> Run:
@@ -158,40 +251,98 @@ def epoch_statistics(history: dict) -> list[dict]:
     return rows
 
 
-def claims(run: Run, cfg: Config) -> list[Claim]:
-    """Seed 000's readings of its loss chart, checked on this run (one training seed)."""
-    h, seeds = run.history, 1
-    epoch = np.asarray(h["epoch"])
-    loss_d = np.asarray(h["loss_d"])
-    first, last = loss_d[epoch == epoch.min()], loss_d[epoch == epoch.max()]
-    scores = [e["value"] for e in h.get("metrics", {}).get(cfg.metric, [])]
-    common = {"seed_report": SEED_REPORT, "profile": cfg.profile, "seeds": seeds}
+def training_seeds(cfg: Config) -> list[int]:
+    """The training seeds the claims rest on: `seed` (the run shown) and the next ones."""
+    return list(range(cfg.seed, cfg.seed + cfg.replicates))
+
+
+def first_evaluation(cfg: Config) -> int:
+    """The first epoch the evaluator scores (the early checkpoint of the model selection study)."""
+    return min(cfg.eval_every, cfg.epochs)
+
+
+def train_replicates(cfg: Config, data: ImageSet, run: Run, callbacks=()) -> dict[int, Run]:
+    """The run shown and the same training with each further seed (`training_seeds`): models,
+    batch order and noise seeded by it, headless, into the run folder's children `seed<N>`
+    (each resumes its own checkpoint with `resume`). Each is scored at its first evaluation and
+    at its last epoch, the two the claims compare; `callbacks(seed)` adds more. {seed: Run}."""
+    runs = {cfg.seed: run}
+    for seed in training_seeds(cfg)[1:]:
+        settings = cfg.replace(seed=seed)
+        generator, discriminator = build_models(settings, data)
+        score = Evaluator(quality_metric(settings), reference_images(settings, data),
+                          epochs={first_evaluation(cfg)}, n_samples=cfg.eval_samples,
+                          verbose=False)
+        print(f"--- training seed {seed}")
+        train_config = TrainConfig.from_profile(
+            settings, name=f"{NAME}-seed{seed}", resume=bool(cfg.resume), progress=False,
+            log_every=cfg.log_every * 10)
+        runs[seed] = train_gan(generator, discriminator, data, train_config,
+                               callbacks=(score, *(c(seed) for c in callbacks)),
+                               run_dir=run.dir.child(f"seed{seed}"),
+                               record={"chapter": NAME, "parameters": settings.to_dict(),
+                                       "training_seed": seed})
+        last = runs[seed].metrics
+        print(f"seed {seed}: Loss_D {last['final_loss_d']:.3f}, {cfg.metric} "
+              f"{last[f'metric_{cfg.metric}']:.4g}")
+    return runs
+
+
+def seed_measurements(runs: dict[int, Run], metric: str) -> list[dict]:
+    """Per training seed: the last epoch's mean Loss_D, the spread of Loss_D in the last epoch
+    over that in the first, and the relative change of the quality metric from its first to
+    its last evaluation."""
+    rows = []
+    for seed, run in sorted(runs.items()):
+        h = run.history
+        epoch, loss_d = np.asarray(h["epoch"]), np.asarray(h["loss_d"])
+        first, last = loss_d[epoch == epoch.min()], loss_d[epoch == epoch.max()]
+        scores = [e["value"] for e in h.get("metrics", {}).get(metric, [])]
+        change = (scores[-1] - scores[0]) / scores[0] if len(scores) >= 2 else math.nan
+        rows.append({"seed": seed, "Loss_D, last epoch": float(last.mean()),
+                     "spread ratio": float(last.std() / max(first.std(), 1e-12)),
+                     f"{metric} first": scores[0] if scores else math.nan,
+                     f"{metric} last": scores[-1] if scores else math.nan,
+                     f"{metric} change": change})
+    return rows
+
+
+def claims(runs: dict[int, Run] | Run, cfg: Config) -> list[Claim]:
+    """Seed 000's readings of its loss chart, checked on the runs of every training seed: each
+    measurement's mean over the seeds with its Student-t interval."""
+    runs = runs if isinstance(runs, dict) else {cfg.seed: runs}
+    rows = seed_measurements(runs, cfg.metric)
+    seeds = [r["seed"] for r in rows]
+    common = {"seed_report": SEED_REPORT, "profile": cfg.profile, "seeds": len(seeds),
+              "seed_ids": seeds}
     found = [
         lkclaims.against_threshold(
-            mean_interval([float(last.mean())]), LN4, claimed="below", id="d_loss_low",
-            claim="the discriminator's loss remains low",
+            mean_interval([r["Loss_D, last epoch"] for r in rows]), LN4, claimed="below",
+            id="d_loss_low", claim="the discriminator's loss remains low",
             measurement="Loss_D, mean over the last epoch, against ln 4 (D at chance)",
             rule="supported if below ln 4 = 1.386 over the seeds' t-interval", **common),
         lkclaims.against_threshold(
-            mean_interval([float(last.std() / max(first.std(), 1e-12))]), 1.0,
+            mean_interval([r["spread ratio"] for r in rows]), 1.0,
             claimed="below", id="d_loss_stable",
             claim="the discriminator's loss remains stable",
             measurement="spread (std) of Loss_D in the last epoch over that in the first",
             rule="supported if the ratio is below 1 over the seeds' t-interval", **common),
     ]
-    if len(scores) >= 2:
-        change = (scores[-1] - scores[0]) / scores[0]
+    changes = [r[f"{cfg.metric} change"] for r in rows]
+    if not any(math.isnan(c) for c in changes):
         found.append(lkclaims.against_threshold(
-            mean_interval([change]), 0.0, claimed="below", id="converging",
+            mean_interval(changes), 0.0, claimed="below", id="converging",
             claim="the training is converging, the generator improving over time",
             measurement=f"relative change of {cfg.metric} from the first to the last evaluation",
             rule="supported if below 0 (the metric fell) over the seeds' t-interval", **common))
     return found
 
 
-def check_claims(run: Run, cfg: Config) -> list[Claim]:
-    """The claims of this run, written to its claims.json."""
-    return lkclaims.record(run.dir, claims(run, cfg), chapter=NAME)
+def check_claims(runs: dict[int, Run] | Run, cfg: Config, extra: list[Claim] = ()
+                 ) -> list[Claim]:
+    """The claims of these runs (and `extra` ones), written to the shown run's claims.json."""
+    runs = runs if isinstance(runs, dict) else {cfg.seed: runs}
+    return lkclaims.record(runs[cfg.seed].dir, [*claims(runs, cfg), *extra], chapter=NAME)
 
 
 def summary(run: Run, data: ImageSet, cfg: Config):
@@ -215,6 +366,7 @@ class Result:
     data: ImageSet
     figures: dict[str, Figure] = field(default_factory=dict)
     claims: list[Claim] = field(default_factory=list)
+    runs: dict[int, Run] = field(default_factory=dict)  # every training seed's run
 
     @property
     def dir(self):
@@ -228,8 +380,9 @@ def run(cfg: Config) -> Result:
     cfg, data = load_data(cfg)
     generator, discriminator = build_models(cfg, data)
     trained = train(cfg, data, generator, discriminator, callbacks=(evaluator(cfg, data),))
-    result = Result(trained, data)
+    runs = train_replicates(cfg, data, trained)
+    result = Result(trained, data, runs=runs)
     if main_process():
         result.figures = figures(trained, data, cfg)
-        result.claims = check_claims(trained, cfg)
+        result.claims = check_claims(runs, cfg)
     return result
