@@ -4,6 +4,7 @@ studies, the narrower findings, a diverging point, and `labkit run ablations` en
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import yaml
 from labkit import compare, grid, sweep
 from labkit.chapters import ablations
 from labkit.cli import main
+from labkit.stats import holm, welch_p_value
 from labkit.train import RunDir, TrainingDiverged
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +54,46 @@ def test_the_grids_ship_with_the_package():
     assert not (ROOT / "notebooks" / "grids").exists()
 
 
-def test_cpu_grid_is_the_seeds_tables_as_seven_settings():
+def test_cpu_grid_is_the_seeds_tables_one_sided_smoothing_and_the_pre_scan():
     cfg = ablations.Config.resolve("cpu")
     points = ablations.grid_points(cfg)
-    assert len(points) == 21 and ablations.describe_grid(points, cfg).startswith(
-        "21 runs: 7 settings x 3 seeds [0, 1, 2]")
+    described = ablations.describe_grid(points, cfg)
+    assert len(points) == 45 and described.startswith("45 runs: 15 settings x 3 seeds [0, 1, 2]")
+    assert "  lr scan: 7 settings" in described and "  label smoothing: 4 settings" in described
     shared = [p for p in points if p.params["lr_d"] == 6.4e-3 and p.params["lr_g"] == 1.28e-3
-              and p.params["real_label"] == 1.0]
+              and p.params["real_label"] == 1.0 and "epochs" not in p.params]
     assert set(shared[0].grids) == {"learning_rate", "label_smoothing", "table_3"}
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "full"])
+def test_one_sided_smoothing_is_a_setting_with_a_fake_label_of_exactly_zero(profile):
+    points = ablations.grid_points(ablations.Config.resolve(profile))
+    labels = {(p.params["real_label"], p.params["fake_label"]) for p in points
+              if "label_smoothing" in p.grids}
+    assert {(1.0, 0.0), (0.9, 0.1), (0.9, 0.0)} <= labels
+    (one_sided,) = {p.setting: p for p in points if p.params["real_label"] == 0.9
+                    and p.params["fake_label"] == 0.0}.values()
+    settings = ablations.TrainConfig.from_profile(
+        ablations.point_config(one_sided, None), name="ablations")
+    assert settings.real_label == 0.9 and settings.fake_label == 0.0  # exactly 0: one-sided
+    assert type(one_sided.params["fake_label"]) is float
+
+
+@pytest.mark.parametrize("profile", ["smoke", "cpu", "full"])
+def test_the_pre_scan_is_short_includes_the_seeds_pair_and_spans_it(profile):
+    cfg = ablations.Config.resolve(profile)
+    scan = [p for p in ablations.grid_points(cfg) if p.grids == ("lr_scan",)]
+    assert scan and all(p.params["epochs"] < cfg.epochs for p in scan)  # short trainings
+    pairs = {(p.params["lr_d"], p.params["lr_g"]) for p in scan}
+    assert (6.4e-3, 1.28e-3) in pairs  # the seed's D 0.0064 / G 0.00128
+    assert all(p.params["real_label"] == 1.0 and p.params["fake_label"] == 0.0 for p in scan)
+    d_rates = sorted(d for d, g in pairs if g == 1.28e-3)
+    g_rates = sorted(g for d, g in pairs if d == 6.4e-3)
+    assert min(d_rates) < 6.4e-3 and (profile == "smoke" or max(d_rates) > 6.4e-3)
+    assert min(g_rates) < 1.28e-3 and (profile == "smoke" or max(g_rates) > 1.28e-3)
+    for rates in (d_rates, g_rates):  # a log scale: one ratio between neighbours
+        ratios = {round(b / a, 6) for a, b in zip(rates, rates[1:])}
+        assert len(ratios) <= 1
 
 
 def test_knobs_set_by_hand_name_the_setting_and_reserved_ones_never_do():
@@ -112,12 +146,14 @@ def test_parameter_counts_at_the_paper_size():
 
 
 def fake_rows(params: dict, curves: list[dict], seconds: float = 1.0) -> list[dict]:
-    """One row per seed, as `compare.collect` makes them, with the given metric curves."""
+    """One row per seed, as `compare.collect` makes them (and `gather` adds `elapsed`: training
+    seconds at each epoch's end), with the given metric curves."""
     setting = grid.setting_id({"profile": "smoke", **params})
     return [{"id": f"{setting}-seed{k}", "setting": setting, "seed": k, "status": "finished",
              "error": None, "params": {"profile": "smoke", **params}, "grids": [],
              "run_dir": None, "metric": "swd", "curve": curve, "claims": {},
-             "scalars": {"seconds_per_epoch": seconds, "collapsed": False}}
+             "scalars": {"seconds_per_epoch": seconds, "collapsed": False},
+             "elapsed": {e: seconds * e for e in range(1, max(curve) + 1)}}
             for k, curve in enumerate(curves)]
 
 
@@ -187,42 +223,193 @@ def test_the_three_claims_compare_the_seeds_settings():
     assert found["label_smoothing"].verdict == "inconclusive"  # SMOOTH equals FAST
     assert found["modified_model"].verdict == "inconclusive"
     rows = ablations.comparison_rows(study, ablations.Config.resolve("cpu"))
-    assert [(r["claim"], r["epoch"], r["there"]) for r in rows][:2] == [
-        ("learning_rates", 1, "A better"), ("learning_rates", 20, "A better")]
+    assert [(r["comparison"], r["family"], r["there"]) for r in rows][:2] == [
+        ("learning_rates @ 1", "confirmatory", "A better"),
+        ("learning_rates @ 20", "confirmatory", "A better")]
+
+
+# --------------------------------------------------------------------------- Holm's correction
+
+
+def test_holm_adjusts_the_confirmatory_welch_p_values_as_one_family():
+    # hand-made numbers: the learning-rate claim is clearly better, the label claim only just
+    # (unadjusted p near 0.03), and the model claim not measured at all
+    near = curves([44, 47, 50], [17, 19, 21])  # A − B ≈ -3 at epoch 20, small spread
+    study = study_of((BASE, SAME), (FAST, BETTER), (SMOOTH, near),
+                     ({**FAST, "lr_g": 3.2e-3}, WORSE))
+    cfg = ablations.Config.resolve("cpu")
+    found = ablations.comparisons(study, cfg)
+    confirmatory = found.family("confirmatory")
+    assert [t.id for t in confirmatory] == [
+        "learning_rates @ 1", "learning_rates @ 20", "label_smoothing @ 1",
+        "label_smoothing @ 20", "modified_model @ 1", "modified_model @ 20",
+        "modified_model @ equal time"]
+    fast, base, smooth = (study.find(**s) for s in (FAST, BASE, SMOOTH))
+    by_hand = [welch_p_value(a["values"][e], b["values"][e])
+               for a, b in ((fast, base), (smooth, fast)) for e in (1, 20)]
+    assert [t.p for t in confirmatory[:4]] == pytest.approx(by_hand)
+    assert all(math.isnan(t.p) and math.isnan(t.holm) for t in confirmatory[4:])  # not measured
+    m, order = 4, sorted(range(4), key=lambda i: by_hand[i])  # Holm, written out for m = 4
+    expected, running = [0.0] * 4, 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * by_hand[i]))
+        expected[i] = running
+    assert [t.holm for t in confirmatory[:4]] == pytest.approx(expected)
+    # the exploratory family is adjusted on its own and decides no verdict
+    exploratory = found.family("exploratory")
+    assert exploratory and all(t.key not in {c.key for c in confirmatory} for t in exploratory)
+    assert [t.holm for t in exploratory] == pytest.approx(holm([t.p for t in exploratory]))
+
+
+def test_a_verdict_needs_the_holm_adjusted_p_not_only_the_unadjusted_interval():
+    # at epoch 20 the unadjusted 95 % interval of the label claim excludes 0, and its p
+    # (≈ 0.04) times its Holm factor (4 comparisons measured) is no longer below 0.05
+    near = curves([50, 52, 54], [15, 17, 19])
+    study = study_of((BASE, SAME), (FAST, SAME), (SMOOTH, near))
+    found = ablations.comparisons(study, ablations.Config.resolve("cpu"))
+    (t,) = [t for t in found.tests if t.id == "label_smoothing @ 20"]
+    assert t.p < 0.05 and t.difference.high < 0 and t.holm >= 0.05
+    assert t.verdict == "no clear difference"
+    found_claim = claim(study, "label_smoothing")
+    assert found_claim.verdict == "inconclusive"
+    assert found_claim.why.startswith("no Holm-adjusted p is below 0.05")
+    assert found_claim.high < 0  # the reported interval is the unadjusted one, as the rule says
+
+
+def test_every_claim_names_its_seeds():
+    study = study_of((BASE, SAME), (FAST, BETTER), (SMOOTH, BETTER), (MODIFIED, BETTER, 2.0))
+    for found in ablations.claims(study, ablations.Config.resolve("cpu")):
+        assert found.seeds == 3 and found.seed_ids == [0, 1, 2], found.id
+
+
+def test_the_ablation_table_compares_each_setting_with_its_factors_reference():
+    one_sided = {**FAST, "real_label": 0.9, "fake_label": 0.0}
+    rows = fake_rows(BASE, SAME) + fake_rows(FAST, BETTER) + fake_rows(SMOOTH, BETTER) \
+        + fake_rows(one_sided, WORSE)
+    for row in rows:
+        row["grids"] = (["learning_rate"] if row["params"]["lr_d"] == 2e-4 else
+                        ["label_smoothing"] + (["learning_rate"] if row["params"]["real_label"]
+                                               == 1.0 else []))
+    summary = compare.summarize(rows)
+    study = ablations.Study(rows, summary, compare.factor_tables(summary, ablations.FACTORS),
+                            "swd", [1, 20])
+    table = {(r["factor"], r["setting"]): r for r in ablations.ablation_rows(
+        study, ablations.Config.resolve("cpu"))}
+    assert table[("learning rate", "lr D/G 0.0002/0.0002")]["against"] == "reference"
+    lr = table[("learning rate", "lr D/G 0.0064/0.00128")]
+    assert lr["family"] == "confirmatory" and lr["seeds"] == "0, 1, 2"
+    assert lr["swd @ 20"].startswith("11 [") and lr["training s"] == "20.0"
+    sided = table[("label smoothing", "labels real/fake 0.9/0")]
+    assert sided["family"] == "exploratory" and sided["against"] == "labels real/fake 1/0"
 
 
 # --------------------------------------------------------------------------- narrower findings
 
 
+def findings_of(study):
+    return ablations.comparisons(study, ablations.Config.resolve("cpu"))
+
+
 def test_the_generator_rate_finding_names_the_best_and_the_noise():
     study = study_of((FAST, SAME), ({**FAST, "lr_g": 3.2e-3}, WORSE),
                      ({**FAST, "lr_g": 6.4e-4}, BETTER))
-    answer = ablations.generator_rate(study, FAST)["answer"]
+    answer = ablations.generator_rate(study, findings_of(study), FAST)["answer"]
     assert answer.startswith("not shown: lowest swd at epoch 20: G 0.00064 (11;")
-    assert "G 0.00064 is better beyond the seed noise" in answer
+    assert "G 0.00064 against 0.00128: G 0.00064 is better (Holm p =" in answer
     study = study_of((FAST, BETTER), ({**FAST, "lr_g": 3.2e-3}, SAME))
-    assert ablations.generator_rate(study, FAST)["answer"].startswith("yes, lowest swd")
-    assert "not all measured" in ablations.generator_rate(study_of((FAST, SAME)), FAST)["answer"]
+    assert ablations.generator_rate(study, findings_of(study), FAST)["answer"].startswith(
+        "yes: lowest swd")
+    study = study_of((FAST, SAME))
+    assert "not all measured" in ablations.generator_rate(study, findings_of(study),
+                                                          FAST)["answer"]
 
 
-def test_the_label_finding_says_which_targets_are_better():
+def test_the_label_findings_say_which_targets_are_lower_and_call_it_exploratory():
     soft = {**FAST, "real_label": 0.99, "fake_label": 0.01}
-    answer = ablations.label_targets(study_of((SMOOTH, WORSE), (soft, SAME)), FAST)["answer"]
-    assert answer.startswith("0.99 / 0.01 is better (swd at epoch 20: 41 against 22")
-    answer = ablations.label_targets(study_of((SMOOTH, SAME), (soft, SAME)), FAST)["answer"]
-    assert answer.startswith("no clear difference")
+    study = study_of((SMOOTH, WORSE), (soft, SAME))
+    answer = ablations.label_targets(study, findings_of(study), FAST)["answer"]
+    assert answer.startswith("0.99 / 0.01 is better (Holm p =")
+    assert "(swd at epoch 20: 41 against 22" in answer
+    study = study_of((SMOOTH, SAME), (soft, SAME))
+    answer = ablations.label_targets(study, findings_of(study), FAST)["answer"]
+    assert "within the noise" in answer and "exploratory" in answer
+    one_sided = {**FAST, "real_label": 0.9, "fake_label": 0.0}
+    study = study_of((SMOOTH, SAME), (one_sided, BETTER))
+    answer = ablations.one_sided(study, findings_of(study), FAST)["answer"]
+    assert answer.startswith("one-sided is better") and "11 against 22" in answer
 
 
-def test_equal_time_compares_the_modified_pair_at_the_dcgans_budget():
-    # The modified pair takes 4x as long per epoch: in the DCGAN's 20 epochs it reaches only
-    # epoch 1 (its next evaluation, 20, would take 80 DCGAN epochs' time).
+# --------------------------------------------------------------------------- equal training time
+
+
+def test_the_equal_time_comparison_takes_the_largest_time_every_run_reached():
+    # hand-made histories: the DCGAN runs take 1.0, 1.1 and 1.2 s per epoch (20, 22 and 24 s
+    # in all), the modified pair 4 s per epoch (80 s): the common time is 20 s; the slower
+    # DCGAN seeds' values there are interpolated between their epochs 1 and 20
+    dcgan = [r for k, s in enumerate((1.0, 1.1, 1.2)) for r in fake_rows(SMOOTH, [SAME[k]], s)]
+    for k, row in enumerate(dcgan):
+        row["seed"], row["id"] = k, f"{row['setting']}-seed{k}"
+    rows = dcgan + fake_rows(MODIFIED, BETTER, 4.0)
+    summary = compare.summarize(rows)
+    study = ablations.Study(rows, summary, {"all": summary}, "swd", [1, 20])
+    runs = [ablations.timed_runs(study, s) for s in summary]
+    assert ablations.common_time(*runs) == pytest.approx(20.0)
+    t = ablations.time_test(study, "t", summary[1], summary[0], "confirmatory")
+    assert t.seconds == pytest.approx(20.0) and t.seed_ids == [0, 1, 2]
+    # DCGAN seed 2: 54 at 1.2 s, 24 at 24 s -> at 20 s: 54 - 30 * 18.8 / 22.8
+    dcgan_at = [20.0, 52 - 30 * (20 - 1.1) / (22 - 1.1), 54 - 30 * 18.8 / 22.8]
+    modified_at = [v1 + (v20 - v1) * (20 - 4) / (80 - 4) for v1, v20 in ((30, 10), (31, 11),
+                                                                        (32, 12))]
+    assert t.mean_b == pytest.approx(sum(dcgan_at) / 3)
+    assert t.mean_a == pytest.approx(sum(modified_at) / 3)
+    assert t.difference.mean == pytest.approx(t.mean_a - t.mean_b)
+    assert ablations.value_at([(1.0, 5.0), (3.0, 1.0)], 0.5) is None  # before the first
+    assert ablations.value_at([(1.0, 5.0), (3.0, 1.0)], 2.0) == pytest.approx(3.0)
+
+
+def test_equal_time_and_equal_epochs_can_disagree_and_the_claims_say_so():
+    # 4x as long per epoch: better at every epoch, but at the DCGAN's 20 s it has done 5 epochs
     study = study_of((SMOOTH, SAME, 1.0), (MODIFIED, BETTER, 4.0))
-    answer = ablations.equal_time(study, SMOOTH)["answer"]
+    found = {c.id: c for c in ablations.claims(study, ablations.Config.resolve("cpu"))}
+    assert found["modified_model"].verdict == "supported"
+    timed = found["modified_model_equal_time"]
+    assert timed.verdict == "refuted" and timed.why.startswith("the DCGAN is better at equal "
+                                                               "training time")
+    assert timed.low > 0 and timed.seeds == 3 and timed.seed_ids == [0, 1, 2]
+    answer = ablations.equal_time(study, findings_of(study))["answer"]
     assert answer.startswith("it takes 4.00× the DCGAN's time per epoch")
-    assert "it reaches epoch 1: swd 31 against 22, the DCGAN is better" in answer
-    answer = ablations.equal_time(study_of((SMOOTH, SAME, 1.0), (MODIFIED, BETTER, 0.5)),
-                                  SMOOTH)["answer"]
-    assert "it reaches epoch 20: swd 11 against 22, the modified pair is better" in answer
+    assert "at 20.0 s of training" in answer and "the DCGAN is better" in answer
+    study = study_of((SMOOTH, SAME, 1.0), (MODIFIED, BETTER, 0.5))
+    timed = {c.id: c for c in ablations.claims(study, ablations.Config.resolve("cpu"))}[
+        "modified_model_equal_time"]
+    assert timed.verdict == "supported" and timed.high < 0
+
+
+# --------------------------------------------------------------------------- the pre-scan
+
+
+def test_the_scan_finding_ranks_the_seeds_pair_on_each_axis():
+    pairs = {(4e-4, 1.28e-3): 30, (1.6e-3, 1.28e-3): 20, (6.4e-3, 1.28e-3): 25,
+             (6.4e-3, 3.2e-4): 40, (6.4e-3, 5.12e-3): 10}
+    rows = []
+    for (d, g), level in pairs.items():
+        rows += fake_rows({**BASE, "lr_d": d, "lr_g": g, "epochs": 5},
+                          [{1: level + 9, 5: level + k} for k in range(3)])
+    for row in rows:
+        row["grids"] = ["lr_scan"]
+    summary = compare.summarize(rows)
+    study = ablations.Study(rows, [], {}, "swd", [], summary)
+    axes = ablations.scan_axes(study)
+    assert [s["params"]["lr_d"] for s in axes["lr_d"]] == [4e-4, 1.6e-3, 6.4e-3]
+    assert [s["params"]["lr_g"] for s in axes["lr_g"]] == [3.2e-4, 1.28e-3, 5.12e-3]
+    answer = ablations.scan_finding(study)["answer"]
+    assert answer.startswith("D: lowest swd at D 0.0016 (21); the seed's rate ranks 2 of 3; "
+                             "G: lowest swd at G 0.00512 (11); the seed's rate ranks 2 of 3")
+    assert "after 5 epochs, seeds 0, 1, 2: a scan, not a verdict" in answer
+    (mine,) = [r for r in ablations.scan_rows(study) if r["the seed's pair"] == "yes"]
+    assert mine["lr D"] == "0.0064" and mine["swd @ last"].startswith("26 [")
+    figure = ablations.scan_figure(study)
+    assert len(figure.axes) == 2 and all(ax.get_xscale() == "log" for ax in figure.axes)
 
 
 # --------------------------------------------------------------------------- running points
@@ -274,15 +461,17 @@ def test_labkit_run_ablations_writes_the_chapter_folder_and_resumes_it(tmp_path,
     main(args)
     (folder,) = tmp_path.glob("ablations-*")
     out = capsys.readouterr().out
-    assert f"run folder: {folder}" in out and "4 runs in " in out
+    # 5 settings, and 3 pre-scan pairs of which one (the seed's, 1 epoch) is a setting already
+    assert f"run folder: {folder}" in out and "7 runs in " in out
     assert "claim learning_rates: inconclusive (1 seed(s))" in out
     claims = json.loads((folder / "claims.json").read_text())
-    assert [c["verdict"] for c in claims] == ["inconclusive"] * 3
-    assert json.loads((folder / "metrics.json").read_text())["runs"] == 4
+    assert [c["verdict"] for c in claims] == ["inconclusive"] * 4
+    assert all(c["seed_ids"] == [0] for c in claims)
+    assert json.loads((folder / "metrics.json").read_text())["runs"] == 7
     assert (folder / "metric_vs_epoch.png").is_file()
     main(args + ["-p", "resume=True"])  # the latest chapter folder, its points all done
     out = capsys.readouterr().out
-    assert "4 of 4 points already done: skipped" in out and f"run folder: {folder}" in out
+    assert "7 of 7 points already done: skipped" in out and f"run folder: {folder}" in out
     assert [p.name for p in tmp_path.glob("ablations-*")] == [folder.name]
 
 
