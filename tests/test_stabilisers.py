@@ -385,3 +385,37 @@ def test_a_run_recorded_before_the_stabilisers_still_resumes(blobs, tmp_path):
     with pytest.raises(ValueError, match="r1_gamma"):  # but not with a stabiliser added
         train_gan(*tiny_gan(), blobs, epochs=3, out_dir=tmp_path, resume=True, r1_gamma=1.0,
                   **FAST)
+
+
+def test_fp16_gradient_scaling_leaves_the_penalties_and_gradients_unchanged():
+    """Under fp16 the penalties' inner gradient is taken of the scaled output (no underflow)
+    and divided back: the same penalty and the same update as without a scaler."""
+    real = torch.tensor([[1.0, 2.0], [0.0, 0.5]]).view(2, 1, 1, 2)
+    fake = torch.tensor([[1.0, 0.0], [0.0, 1.0]]).view(2, 1, 1, 2)
+    results = []
+    for enabled in (False, True):
+        critic = Squares()
+        scaler = torch.amp.GradScaler("cpu", enabled=enabled, init_scale=2.0**16)
+        penalty = {}
+        discriminator_step(critic, real, fake, torch.optim.SGD(critic.parameters(), lr=0.0),
+                           scaler, Labels(), no_amp, r1_weight=1.0, gp_weight=1.0,
+                           penalty=penalty, rng=torch.Generator().manual_seed(0))
+        results.append((penalty["value"].item(), critic.a.grad.item()))
+    assert results[1] == pytest.approx(results[0], rel=1e-6)
+    assert results[0][0] > 1  # the penalties were on
+
+
+def test_a_checkpoint_gives_the_generator_that_sampled(blobs, tmp_path):
+    run = train_gan(*tiny_gan(), blobs, epochs=1, ema_decay=0.9, out_dir=tmp_path, **FAST)
+    state = ckpt.load(run.checkpoint_path)
+    generator, _ = tiny_gan(seed=9)
+    generator.load_state_dict(ckpt.generator_weights(state))
+    z = torch.randn(4, 16)
+    with torch.no_grad():
+        assert torch.equal(generator(z), run.ema.model(z))
+    generator.load_state_dict(ckpt.generator_weights(state, ema=False))
+    assert all(torch.equal(a, b) for a, b in zip(generator.state_dict().values(),
+                                                 run.generator.state_dict().values()))
+    plain = ckpt.load(train_gan(*tiny_gan(), blobs, epochs=1, out_dir=tmp_path / "p",
+                                **FAST).checkpoint_path)
+    assert ckpt.generator_weights(plain) is plain["generator"]

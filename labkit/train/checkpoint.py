@@ -93,6 +93,14 @@ def restore_state(state: dict, *, networks: dict[str, nn.Module],
     return int(state["epoch"])
 
 
+def generator_weights(state: dict, ema: bool = True) -> dict:
+    """The generator's weights in a `save_state` checkpoint: the EMA of its weights when the
+    run kept one (what it sampled and was evaluated with) and `ema`, else the trained ones."""
+    if ema and "ema" in state.get("extra", {}):
+        return state["extra"]["ema"]["model"]
+    return state["generator"]
+
+
 def check_compatible(state: dict, networks: dict[str, nn.Module], path: str | os.PathLike) -> None:
     """Raise CheckpointMismatchError unless each network matches the architecture saved."""
     for role, module in networks.items():
