@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import stats as scipy_stats
 from torch import nn
 
 from labkit import viz
@@ -156,61 +157,202 @@ def test_build_models_is_seeded_and_counts_match_the_report():
 # --------------------------------------------------------------------------- claims
 
 
-def curve_reaching(step: int | None, last: float = 0.95) -> list[dict]:
-    rows = [{"epoch": 1, "step": 100, "class accuracy": 0.1}]
-    if step is not None:
-        rows.append({"epoch": 2, "step": step, "class accuracy": last})
-    return rows
+def ladder_rows(values: dict[str, dict[int, list[float]]]) -> list[dict]:
+    """Hand-made ladder rows: {rung name: {step: [class accuracy of seeds 0, 1, 2, ...]}}."""
+    return [{"rung": rung, "seed": seed, "step": step, "class accuracy": value, "D(G(z))": 0.3}
+            for rung, by_step in values.items() for step, seeds in by_step.items()
+            for seed, value in enumerate(seeds)]
 
 
-def test_more_epochs_is_refuted_when_recognisable_within_the_reports_steps():
-    claim = chapter.more_epochs_claim(curve_reaching(792), 1_056, profile="cpu", setting="x")
-    assert (claim.verdict, claim.leaning, claim.value, claim.seeds) == (
-        "inconclusive", "refuted", 792, 1)
-    assert "step 792, within the report's 10,000" in claim.why
-    with_seeds = chapter.more_epochs_claim(curve_reaching(792), 1_056, profile="cpu",
-                                           setting="x", seeds=3)
-    assert with_seeds.verdict == "refuted"
-    assert "(x)" in with_seeds.measurement
+RUNGS = [r.name for r in chapter.ladder()]
 
 
-def test_more_epochs_is_supported_when_recognisable_only_after_the_reports_steps():
-    claim = chapter.more_epochs_claim(curve_reaching(12_000), 12_000, profile="full",
-                                      setting="x", seeds=3)
-    assert claim.verdict == "supported" and "12,000" in claim.why
+def test_the_ladder_changes_one_setting_per_rung_from_the_report_to_cpu():
+    rungs = chapter.ladder()
+    assert [r.name for r in rungs] == ["report's optimiser", "+ beta1 0.5", "+ lr_d 0.0002",
+                                       "+ batch_size 64"]
+    assert rungs[0].settings == REPORT and rungs[0].factor is None
+    for before, after in zip(rungs, rungs[1:]):
+        assert chapter.changed_settings(before.settings, after.settings) == [after.factor]
+        assert after.before == before.settings[after.factor]
+    assert [r.factor for r in rungs[1:]] == ["beta1", "lr_d", "batch_size"]  # cumulative
+    assert rungs[-1].settings == optimiser(chapter.Config.resolve("cpu"))
+    with pytest.raises(ValueError, match="keeps the rung before's value"):
+        chapter.ladder(changes=(("beta1", 0.5), ("beta1", 0.5)))
+    with pytest.raises(ValueError, match="'momentum': not one of the settings"):
+        chapter.ladder(changes=(("momentum", 0.5),))
 
 
-def test_more_epochs_cannot_tell_when_never_recognisable():
-    short = chapter.more_epochs_claim(curve_reaching(None), 528, profile="cpu", setting="x",
-                                      seeds=3)
-    assert short.verdict == "inconclusive" and short.leaning is None and short.value is None
-    assert "stopped after 528 steps" in short.why and "0.10" in short.why
-    long = chapter.more_epochs_claim(curve_reaching(None), 10_000, profile="full", setting="x",
-                                     seeds=3)
-    assert long.verdict == "inconclusive" and "stayed below 0.9 for all 10,000 steps" in long.why
+def test_ladder_seeds_and_evaluation_steps_follow_the_configuration():
+    cfg = chapter.Config.resolve("cpu", seed=4, ladder_seeds=3, ladder_steps=60, ladder_evals=3)
+    assert chapter.ladder_seed_ids(cfg) == [4, 5, 6]
+    assert chapter.ladder_eval_steps(cfg) == [20, 40, 60]
+    assert chapter.Config.resolve("cpu").ladder_seeds >= 3  # a verdict needs 3 seeds
+    assert chapter.Config.resolve("full").ladder_steps == chapter.REPORT_STEPS
+    with pytest.raises(ValueError, match="ladder_steps must be a multiple of ladder_evals"):
+        chapter.Config.resolve("cpu", ladder_steps=50, ladder_evals=3)
+
+
+def welch(a: list[float], b: list[float]) -> tuple[float, float]:
+    """Welch's 95 % interval of mean(b) - mean(a), computed here from its formula."""
+    va, vb = np.var(a, ddof=1) / len(a), np.var(b, ddof=1) / len(b)
+    dof = (va + vb) ** 2 / (va ** 2 / (len(a) - 1) + vb ** 2 / (len(b) - 1))
+    half = scipy_stats.t.ppf(0.975, dof) * np.sqrt(va + vb)
+    diff = np.mean(b) - np.mean(a)
+    return diff - half, diff + half
+
+
+HAND_MADE = {RUNGS[0]: {10: [0.10, 0.11, 0.09], 20: [0.10, 0.12, 0.11]},
+             RUNGS[1]: {10: [0.20, 0.30, 0.25], 20: [0.50, 0.55, 0.60]},  # raised
+             RUNGS[2]: {10: [0.20, 0.25, 0.30], 20: [0.52, 0.62, 0.57]},  # straddles 0
+             RUNGS[3]: {10: [0.10, 0.12, 0.11], 20: [0.30, 0.32, 0.31]}}  # lowered
+
+
+def test_each_rung_is_compared_with_the_one_before_by_a_welch_interval():
+    rows, rungs = ladder_rows(HAND_MADE), chapter.ladder()
+    comparisons = chapter.compare_rungs(rows, rungs)
+    assert [c.step for c in comparisons] == [20, 20, 20]  # the last evaluation by default
+    assert [c.verdict for c in comparisons] == ["raised", "inconclusive", "lowered"]
+    for c, (before, after) in zip(comparisons, zip(RUNGS, RUNGS[1:])):
+        a, b = HAND_MADE[before][20], HAND_MADE[after][20]
+        assert (c.before, c.after) == (a, b)
+        assert (c.difference.low, c.difference.high) == pytest.approx(welch(a, b))
+    straddling = comparisons[1].difference
+    assert straddling.low < 0 < straddling.high
+    row = comparisons[0].row()
+    assert row["changed"] == "beta1 0.9 → 0.5" and row["verdict"] == "raised"
+    assert chapter.compare_rungs(rows, rungs, step=10)[0].step == 10
+    text = chapter.which_factor(comparisons)
+    assert text.startswith("At step 20, Adam's β1 (0.9 → 0.5) raised the class accuracy by")
+    assert "the batch size (128 → 64) lowered the class accuracy" in text
+    assert "the change of D's learning rate made no difference the intervals can tell" in text
+
+
+def test_the_ladder_compares_d_of_g_of_z_the_same_way():
+    rows = ladder_rows(HAND_MADE)
+    d_of_g = {RUNGS[0]: [0.02, 0.03, 0.04], RUNGS[1]: [0.30, 0.35, 0.40],  # D wins, then not
+              RUNGS[2]: [0.40, 0.30, 0.36], RUNGS[3]: [0.33, 0.38, 0.31]}
+    for row in rows:
+        row["D(G(z))"] = d_of_g[row["rung"]][row["seed"]]
+    comparisons = chapter.compare_rungs(rows, chapter.ladder(), key="D(G(z))")
+    assert [c.verdict for c in comparisons] == ["raised", "inconclusive", "inconclusive"]
+    assert comparisons[0].difference.mean == pytest.approx(0.32)
+    assert comparisons[0].row()["measure"] == "D(G(z))"
+    assert "β1 (0.9 → 0.5) raised D's mean probability that a fake is real" in (
+        chapter.which_factor(comparisons))
+
+
+def test_a_comparison_with_one_seed_or_no_difference_is_inconclusive():
+    one_seed = {name: {20: [v]} for name, v in zip(RUNGS, (0.1, 0.9, 0.9, 0.2))}
+    comparisons = chapter.compare_rungs(ladder_rows(one_seed), chapter.ladder())
+    assert [c.verdict for c in comparisons] == ["inconclusive"] * 3
+    assert chapter.which_factor(comparisons).startswith("At step 20 no single change moved")
+    claim = chapter.ladder_claim(comparisons[0], profile="cpu", seed_ids=[0], setting="x")
+    assert (claim.verdict, claim.seeds, claim.low, claim.high) == ("inconclusive", 1, None, None)
+
+
+def test_rungs_that_differ_in_two_settings_are_refused():
+    first = chapter.Rung("a", dict(REPORT))
+    second = chapter.Rung("b", {**REPORT, "beta1": 0.5, "lr_d": 2e-4}, "beta1", 0.9)
+    rows = ladder_rows({"a": {20: [0.1, 0.2]}, "b": {20: [0.3, 0.4]}})
+    with pytest.raises(ValueError, match=r"differ in \['beta1', 'lr_d'\], not in one factor"):
+        chapter.compare_rungs(rows, [first, second])
+
+
+def test_ladder_claims_carry_the_interval_seeds_and_verdict():
+    comparisons = chapter.compare_rungs(ladder_rows(HAND_MADE), chapter.ladder())
+    made = [chapter.ladder_claim(c, profile="cpu", seed_ids=[0, 1, 2], setting="digits")
+            for c in comparisons]
+    assert [c.id for c in made] == ["ladder_beta1", "ladder_lr_d", "ladder_batch_size"]
+    assert [c.verdict for c in made] == ["supported", "inconclusive", "refuted"]
+    for claim, comparison in zip(made, comparisons):
+        assert (claim.seeds, claim.seed_ids) == (3, [0, 1, 2])
+        assert (claim.value, claim.low, claim.high) == pytest.approx(
+            (comparison.difference.mean, comparison.difference.low, comparison.difference.high))
+        assert "(digits" in claim.measurement
+    assert "changing only Adam's β1 from 0.9 to 0.5 raised" in made[0].why
+
+
+def test_ladder_curves_give_the_t_interval_over_seeds():
+    curves = chapter.ladder_curves(ladder_rows(HAND_MADE), chapter.ladder())
+    first = curves[0]
+    assert (first["rung"], first["step"], first["seeds"]) == (RUNGS[0], 10, 3)
+    values = HAND_MADE[RUNGS[0]][10]
+    half = 4.303 * np.std(values, ddof=1) / np.sqrt(3)  # t(0.975, 2 dof) = 4.30
+    assert first["class accuracy"] == pytest.approx(0.10)
+    assert (first["low"], first["high"]) == pytest.approx((0.10 - half, 0.10 + half), abs=1e-4)
+    fig = chapter.plot_ladder(curves, 0.1)
+    assert len(fig.axes[0].get_legend().get_texts()) == 5  # four rungs and chance
+
+
+def test_more_epochs_is_judged_by_each_seeds_gain_from_half_way_to_the_end():
+    assert chapter.earlier_step([16, 32, 48]) == 16
+    assert chapter.earlier_step([2000, 4000, 6000, 8000, 10_000]) == 4000
+    assert chapter.earlier_step([1, 2]) == 1
+    rising = ladder_rows({RUNGS[0]: {10: [0.1, 0.1, 0.12], 20: [0.3, 0.35, 0.4]}})
+    claim = chapter.more_epochs_claim(rising, RUNGS[0], profile="cpu", seed_ids=[0, 1, 2],
+                                      setting="x")
+    gains = [0.2, 0.25, 0.28]
+    half = 4.303 * np.std(gains, ddof=1) / np.sqrt(3)
+    assert claim.verdict == "supported" and claim.value == pytest.approx(np.mean(gains))
+    assert (claim.low, claim.high) == pytest.approx((np.mean(gains) - half,
+                                                     np.mean(gains) + half), abs=1e-3)
+    assert "rose by" in claim.why and "not yet fixed" in claim.why
+    assert "20 steps, fewer than the report's 10,000" in claim.why
+    flat = ladder_rows({RUNGS[0]: {10: [0.1, 0.12, 0.09], 20: [0.11, 0.1, 0.1]}})
+    claim = chapter.more_epochs_claim(flat, RUNGS[0], profile="cpu", seed_ids=[0, 1, 2],
+                                      setting="x")
+    assert claim.verdict == "inconclusive" and claim.leaning is None
+    assert "does not exclude 0" in claim.why
+    falling = ladder_rows({RUNGS[0]: {10: [0.5, 0.6, 0.55], 20: [0.1, 0.12, 0.11]}})
+    assert chapter.more_epochs_claim(falling, RUNGS[0], profile="full", seed_ids=[0, 1, 2],
+                                     setting="x").verdict == "refuted"
+    few = chapter.more_epochs_claim(rising, RUNGS[0], profile="cpu", seed_ids=[0, 1, 2][:3],
+                                    setting="x")
+    assert few.seed_ids == [0, 1, 2]
+
+
+def test_the_ladder_budget_sentence_follows_this_runs_curve():
+    class Data:
+        num_classes = 10
+
+        class train:
+            name = "digits"
+
+    cfg = chapter.Config.resolve("cpu", ladder_steps=48, ladder_evals=3)
+    late = [{"epoch": 1, "step": 88, "class accuracy": 0.1},
+            {"epoch": 4, "step": 352, "class accuracy": 0.3}]
+    assert "at step 352, after the 48 steps" in chapter.ladder_budget_text(cfg, Data, late)
+    early = [{"epoch": 1, "step": 40, "class accuracy": 0.5}]
+    assert "within the 48 steps" in chapter.ladder_budget_text(cfg, Data, early)
+    assert "never rose above twice chance" in chapter.ladder_budget_text(cfg, Data, late[:1])
 
 
 @pytest.mark.parametrize("fake, leaning, says", [(0.02, "supported", "so it does tell"),
                                                  (0.4, "refuted", "so it does not tell")])
 def test_discriminator_claim_is_judged_by_the_share_of_fakes_it_accepts(fake, leaning, says):
     shares = {"real": 0.9, "wrong_label": 0.3, "fake": fake}
-    claim = chapter.discriminator_claim(shares, 0.5, profile="cpu")
+    claim = chapter.discriminator_claim(shares, 0.5, profile="cpu", seed_ids=[0])
     assert (claim.verdict, claim.leaning, claim.value) == ("inconclusive", leaning, fake)
     assert says in claim.why and "Loss_D was 0.500 (Keras d_loss 0.250)" in claim.why
     assert "from 90% to 30%: D checks the label" in claim.why
-    assert chapter.discriminator_claim(shares, 0.5, profile="cpu", seeds=3).verdict == leaning
-    blind = chapter.discriminator_claim({**shares, "wrong_label": 0.85}, 0.5, profile="cpu")
+    assert chapter.discriminator_claim(shares, 0.5, profile="cpu",
+                                       seed_ids=[0, 1, 2]).verdict == leaning
+    blind = chapter.discriminator_claim({**shares, "wrong_label": 0.85}, 0.5, profile="cpu",
+                                        seed_ids=[0])
     assert "D hardly checks the label" in blind.why
 
 
 def test_generator_loss_claim_uses_the_lowest_epoch_mean():
     above = fake_history([2.0, 1.2], [0.1, 0.5])
     claim = chapter.generator_loss_claim(above, chapter.accuracy_curve(above), profile="cpu",
-                                         seeds=3)
+                                         seed_ids=[0, 1, 2])
     assert claim.verdict == "supported" and claim.value == pytest.approx(1.2)
     assert "stayed above 1 (lowest 1.20)" in claim.why and "from 0.10 to 0.50" in claim.why
     below = fake_history([2.0, 0.8, 0.9], [0.1, 0.6, 0.9])
-    claim = chapter.generator_loss_claim(below, chapter.accuracy_curve(below), profile="cpu")
+    claim = chapter.generator_loss_claim(below, chapter.accuracy_curve(below), profile="cpu",
+                                         seed_ids=[5])
+    assert claim.seed_ids == [5]
     assert (claim.verdict, claim.leaning) == ("inconclusive", "refuted")
     assert claim.value == pytest.approx(0.8)
     assert "below 1 in epoch 2" in claim.why and "class accuracy was 0.60" in claim.why
@@ -220,6 +362,7 @@ def test_smoothing_claim_says_this_run_cannot_test_it():
     plain = chapter.smoothing_claim(chapter.Config.resolve("cpu"))
     assert plain.verdict == "inconclusive" and plain.value is None and plain.leaning is None
     assert plain.why.startswith("not tested") and "no smoothing" in plain.why
+    assert (plain.seeds, plain.seed_ids) == (1, [0])
     smoothed = chapter.smoothing_claim(chapter.Config.resolve("cpu", real_label=0.9))
     assert "real_label=0.9" in smoothed.why and ": smoothed" in smoothed.why
 

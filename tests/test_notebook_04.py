@@ -19,10 +19,13 @@ from labkit.cli import main
 from labkit.widgets import class_picker
 
 NOTEBOOK = Path(__file__).resolve().parents[1] / "notebooks" / "04_cgan_emnist.ipynb"
-CLAIMS = {"more_epochs", "d_tells_fakes_apart", "g_loss_above_1", "smoothing_would_help"}
+CLAIMS = {"more_epochs", "ladder_beta1", "ladder_lr_d", "ladder_batch_size",
+          "d_tells_fakes_apart", "g_loss_above_1", "smoothing_would_help"}
+LADDER_CLAIMS = {"more_epochs", "ladder_beta1", "ladder_lr_d", "ladder_batch_size"}
 FIGURES = ("class_accuracy.png", "class_accuracy_per_class.png", "confusion_matrix.png",
            "rows_per_class.png", "same_z_all_classes.png", "label_interpolation.png",
-           "ten_random_labels.png", "losses.png", "probabilities.png", "real_vs_fake.png")
+           "ten_random_labels.png", "losses.png", "probabilities.png", "real_vs_fake.png",
+           "ladder.png")
 
 
 def test_parameters_cell_exposes_exactly_the_chapter_knobs():
@@ -47,6 +50,8 @@ def test_no_verdict_or_bookkeeping_is_left_in_the_notebook():
 def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
     nb, runs, _ = smoke_run(NOTEBOOK.name)
     (folder,) = runs.iterdir()
+    smoke = chapter.Config.resolve("smoke")
+    seeds = list(range(smoke.ladder_seeds))
 
     config = json.loads((folder / "config.json").read_text())
     assert config["chapter"] == "cgan" and config["parameters"]["epochs"] == 2
@@ -78,12 +83,48 @@ def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
     assert metrics["same_class_spread_ratio"] > 0
     assert all(0 <= metrics[f"d_accepts_{k}"] <= 1 for k in ("real", "wrong_label", "fake"))
 
+    # The ladder: each rung's runs recorded the settings they trained with; neighbouring rungs
+    # differ in exactly one of them, from the report's optimiser to the profile's.
+    ladder = json.loads((folder / "ladder.json").read_text())
+    assert ladder["seeds"] == seeds and ladder["steps"] == chapter.ladder_eval_steps(smoke)
+    trained = {}
+    for child in folder.glob("ladder-*"):
+        record = json.loads((child / "config.json").read_text())
+        train = record["train"]
+        settings = {"batch_size": train["batch_size"], "lr_d": train["lr_d"],
+                    "lr_g": train["lr_g"], "beta1": train["betas_d"][0]}
+        assert train["betas_g"][0] == settings["beta1"]
+        trained.setdefault(record["ladder"], {})[train["seed"]] = settings
+        assert not (child / "checkpoints" / "last.pt").exists()  # dropped after the run
+    names = [rung["name"] for rung in ladder["rungs"]]
+    assert list(trained) != [] and sorted(trained) == sorted(names)
+    assert all(sorted(by_seed) == seeds for by_seed in trained.values())
+    assert all(len({json.dumps(s, sort_keys=True) for s in by_seed.values()}) == 1
+               for by_seed in trained.values())  # one setting per rung, whatever the seed
+    settings = [trained[name][0] for name in names]
+    assert settings[0] == chapter.SEED_SETTINGS
+    assert settings[-1] == {k: getattr(smoke, k) for k in chapter.SEED_SETTINGS}
+    for before, after, rung in zip(settings, settings[1:], ladder["rungs"][1:]):
+        assert [k for k in before if before[k] != after[k]] == [rung["factor"]]
+    assert len(ladder["rows"]) == len(names) * len(seeds) * smoke.ladder_evals
+    assert all(0 <= row["class accuracy"] <= 1 and 0 <= row["D(G(z))"] <= 1
+               for row in ladder["rows"])
+
     claims = {c["id"]: c for c in json.loads((folder / "claims.json").read_text())}
     assert set(claims) == CLAIMS
     for claim in claims.values():
-        assert (claim["seed_report"], claim["seeds"], claim["profile"], claim["chapter"]) == (
-            "003", 1, "smoke", "cgan")
-        assert claim["verdict"] == "inconclusive"  # one training seed: never more than that
+        assert (claim["seed_report"], claim["profile"], claim["chapter"]) == (
+            "003", "smoke", "cgan")
+        expected = seeds if claim["id"] in LADDER_CLAIMS else [0]  # the main run: seed 0
+        assert (claim["seeds"], claim["seed_ids"]) == (len(expected), expected), claim["id"]
+        assert claim["verdict"] == "inconclusive"  # fewer than 3 training seeds
+    for name in LADDER_CLAIMS:  # two seeds a side: an interval around each difference
+        low, value, high = (claims[name][k] for k in ("low", "value", "high"))
+        assert low is not None and high is not None and low <= value <= high, name
+    last, earlier = chapter.ladder_eval_steps(smoke)[-1], chapter.ladder_eval_steps(smoke)[0]
+    by_seed = {(r["rung"], r["seed"], r["step"]): r["class accuracy"] for r in ladder["rows"]}
+    gains = [by_seed[(names[0], s, last)] - by_seed[(names[0], s, earlier)] for s in seeds]
+    assert claims["more_epochs"]["value"] == pytest.approx(np.mean(gains))
     fakes = claims["d_tells_fakes_apart"]
     assert fakes["value"] == metrics["d_accepts_fake"]
     assert fakes["leaning"] == ("supported" if fakes["value"] < 0.1 else "refuted")
@@ -91,9 +132,7 @@ def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
                  for epoch in (1, 2))
     assert claims["g_loss_above_1"]["value"] == pytest.approx(lowest)
     assert claims["g_loss_above_1"]["leaning"] == ("supported" if lowest > 1 else "refuted")
-    if reached is None:  # 20 steps, far fewer than the report's 10,000: nothing to lean to
-        assert claims["more_epochs"]["leaning"] is None and "20 steps" in claims[
-            "more_epochs"]["why"]
+    assert f"{last:,} steps, fewer than the report's 10,000" in claims["more_epochs"]["why"]
     assert claims["smoothing_would_help"]["value"] is None
     assert claims["smoothing_would_help"]["why"].startswith("not tested")
 
@@ -116,7 +155,9 @@ def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
             assert {"image/png", "text/html"} & set(output["data"]), output["data"]
         assert "PosixPath" not in output.get("data", {}).get("text/plain", "")
     glued = {o.get("metadata", {}).get("scrapbook", {}).get("name") for o in outputs}
-    assert {"ch4_summary", "ch4_claims"} <= glued
+    assert {"ch4_summary", "ch4_claims", "ch4_which_factor", "ch4_which_factor_contest",
+            "ch4_ladder_budget", "ch4_ladder_steps", "ch4_ladder_seeds"} <= glued
+    assert "Welch" in shown and "ladder_beta1" not in shown  # the claims table shows claims
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 11
 
 
@@ -124,7 +165,7 @@ def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
 def test_labkit_run_cgan_writes_the_run_folder_and_claims(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
     main(["run", "cgan", "--profile", "smoke", "-p", "epochs=1", "-p", "eval_per_class=2",
-          "-p", f"out_dir={tmp_path / 'runs'}"])
+          "-p", "ladder_seeds=1", "-p", f"out_dir={tmp_path / 'runs'}"])
     (folder,) = (tmp_path / "runs").iterdir()
     assert folder.name.startswith("cgan-")
     claims = json.loads((folder / "claims.json").read_text())
@@ -134,6 +175,7 @@ def test_labkit_run_cgan_writes_the_run_folder_and_claims(tmp_path, monkeypatch,
     assert json.loads((folder / "class_accuracy.json").read_text())["samples_per_class"] == 4
     for figure in FIGURES:
         assert (folder / figure).is_file(), figure
+    assert len(json.loads((folder / "ladder.json").read_text())["rows"]) == 4 * 1 * 2
     out = capsys.readouterr().out
     assert f"run folder: {folder}" in out and "claim more_epochs: inconclusive" in out
 
