@@ -1,5 +1,6 @@
-# GAN Lab: two commands on a fresh machine — `make book` and `make test`.
-# Both create .venv if it is missing and install labkit with its book and dev extras.
+# GAN Lab: three commands on a fresh machine — `make lab` (JupyterLab on the chapters),
+# `make book` and `make test`. Each creates .venv if it is missing and installs labkit with the
+# extras it needs.
 
 PYTHON ?= python3
 VENV   := .venv
