@@ -316,7 +316,7 @@ def estimate_srgan(cfg: srgan.Config) -> Estimate:
 
 
 def estimate_ablations(cfg: ablations.Config, inception: int) -> Estimate:
-    """Chapter 6: every grid point × seed (21 runs), each with FID at its `eval_epochs`."""
+    """Chapter 6: every grid point × seed, each with FID at its `eval_epochs`."""
     total = train_flops = scored = 0
     points = ablations.grid_points(cfg)
     for point in points:

@@ -24,7 +24,7 @@ def test_run_trains_the_chapter_with_typed_parameters_and_its_seed(tmp_path, mon
                                                                    capsys):
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
     args = ["run", "dcgan", "--profile", "smoke", "-p", "epochs=1", "-p", "data_repeats=1",
-            "-p", "lr_d=3e-4"]
+            "-p", "lr_d=3e-4", "-p", "replicates=1"]
     main(args + ["-p", f"out_dir={tmp_path / 'a'}"])
     main(args + ["-p", f"out_dir={tmp_path / 'b'}"])
     (a,), (b,) = (tmp_path / "a").iterdir(), (tmp_path / "b").iterdir()
