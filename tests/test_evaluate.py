@@ -103,13 +103,25 @@ def test_evaluation_after_a_resume_continues_the_best_so_far(tmp_path, faces):
     assert ckpt.load(resumed.dir.best_path)["epoch"] == 2
 
 
-def test_the_evaluator_warns_when_a_scorer_gets_fewer_images_than_it_needs(faces):
+def test_the_evaluator_refuses_to_keep_a_best_checkpoint_chosen_on_too_few_images(faces):
+    """The sample-size rule: below the metric's min_samples (FID: 2,048) or the one given, an
+    evaluator that keeps the best checkpoint refuses before training; one that only records
+    the curve warns."""
     real = faces.float_images()
-    with pytest.warns(UserWarning, match="rank-deficient"):
+    with pytest.raises(ValueError, match=r"needs at least 2048 of each.*keep_best=False"):
         Evaluator(scorer("fid"), real, n_samples=10)
+    with pytest.warns(UserWarning, match="rank-deficient"):
+        recorder = Evaluator(scorer("fid"), real, n_samples=10, keep_best=False)
+    assert recorder.min_samples == 2048
+    with pytest.raises(ValueError, match="10 generated and 100 real images, but swd needs "
+                                         "at least 50"):
+        Evaluator(scorer("swd"), real, n_samples=10, min_samples=50)
+    with pytest.raises(ValueError, match="60 generated and 20 real"):  # the real side counts
+        Evaluator(scorer("swd"), real[:20], n_samples=60, min_samples=50)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        Evaluator(scorer("swd"), real, n_samples=10)
+        Evaluator(scorer("swd"), real, n_samples=10)  # SWD states no minimum of its own
+        assert Evaluator(scorer("swd"), real, n_samples=50, min_samples=50).min_samples == 50
 
 
 def test_scorers_name_their_metric_and_fix_their_options(faces):

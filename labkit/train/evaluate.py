@@ -37,14 +37,20 @@ class Evaluator:
     improves (lower for mode "min", higher for "max"; NaN never does) and `keep_best`, the
     engine copies that epoch's checkpoint to checkpoints/best.pt. Give one evaluator per run
     keep_best=True: they would share that file. `epochs` (a set) restricts evaluation to those
-    epochs (the last is always evaluated). Warns at construction when the metric asks for more
-    images than it gets.
+    epochs (the last is always evaluated).
+
+    The sample-size rule: `min_samples` (default: the metric's own `min_samples`) is the fewest
+    generated and real images from which the metric ranks checkpoints reliably. An evaluator
+    that keeps the best checkpoint refuses fewer (ValueError at construction, before any
+    training: a "best" chosen on too few images is chosen by chance, as chapter 2's model
+    selection study of report 002's FID on 10 images measures); one that only records the
+    curve (keep_best=False) warns.
     """
 
     def __init__(self, metric: Callable, real: torch.Tensor, *, every: int = 1,
                  epochs: set[int] | None = None, n_samples: int | None = None,
                  name: str | None = None, mode: str | None = None, keep_best: bool = True,
-                 seed: int = 0, verbose: bool = True):
+                 seed: int = 0, verbose: bool = True, min_samples: int | None = None):
         mode = mode or getattr(metric, "mode", "min")
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
@@ -57,14 +63,21 @@ class Evaluator:
         self.keep_best, self.seed, self.verbose = keep_best, seed, verbose
         self.best: float | None = None
         self.best_epoch: int | None = None
-        needed = getattr(metric, "min_samples", 0)
+        needed = getattr(metric, "min_samples", 0) if min_samples is None else min_samples
+        self.min_samples = needed
         if needed and min(self.n_samples, len(real)) < needed:
-            warnings.warn(
+            message = (
                 f"Evaluator({self.name}): {self.n_samples} generated and {len(real)} real "
-                f"images, but {self.name} needs at least {needed} of each: with fewer images "
-                "than feature dimensions the covariance is rank-deficient and the value mostly "
-                "measures the sample size (the face-generator seed kept its 'best' weights by "
-                "an FID of 10 images); use more images, or swd/kid.", stacklevel=2)
+                f"images, but {self.name} needs at least {needed} of each to rank checkpoints: "
+                "with fewer the value mostly measures the sample size (an FID's covariance is "
+                "rank-deficient below its feature dimensions; the face-generator seed kept its "
+                "'best' weights by an FID of 10 images)")
+            if keep_best:
+                raise ValueError(f"{message}. Use more images (n_samples and real), or "
+                                 "keep_best=False to record the curve without choosing a "
+                                 "best checkpoint.")
+            warnings.warn(f"{message}; the curve is recorded, no best checkpoint is chosen.",
+                          stacklevel=2)
 
     def due(self, epoch: int, last: int) -> bool:
         """Whether `epoch` is evaluated."""
