@@ -14,21 +14,27 @@ from PIL import Image
 from labkit import claims as lkclaims
 from labkit.chapters import crossdata
 from labkit.data import ImageSet
+from labkit.stats import difference_interval, mean_interval, t_quantile
 
-# The values of the old profiles.CHAPTERS["cross_dataset"], kept exactly.
+# The values of the old profiles.CHAPTERS["cross_dataset"], kept exactly, but for the training
+# seeds (three at cpu and full, two at smoke) and the cpu budget that makes room for them:
+# 4 x 50 iterations a seed (was 4 x 100, one seed), SWD draws 3 a seed (was 6), log every 25.
 BEFORE = {
     "full": {"image_size": 32, "nz": 100, "ngf": 128, "ndf": 128, "epochs": 10,
              "steps_per_epoch": 880, "batch_size": 128, "lr_d": 2e-4, "lr_g": 2e-4,
              "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 220,
-             "eval_samples": 10_000, "memo_samples": 1000, "swd_draws": 3, "quality": "fid"},
+             "eval_samples": 10_000, "memo_samples": 1000, "swd_draws": 3, "quality": "fid",
+             "seeds": [0, 1, 2]},
     "cpu": {"image_size": 32, "nz": 100, "ngf": 64, "ndf": 64, "epochs": 4,
-            "steps_per_epoch": 100, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4,
-            "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 50,
-            "eval_samples": 500, "memo_samples": 500, "swd_draws": 6, "quality": "swd"},
+            "steps_per_epoch": 50, "batch_size": 64, "lr_d": 2e-4, "lr_g": 2e-4,
+            "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 25,
+            "eval_samples": 500, "memo_samples": 500, "swd_draws": 3, "quality": "swd",
+            "seeds": [0, 1, 2]},
     "smoke": {"image_size": 32, "nz": 100, "ngf": 16, "ndf": 16, "epochs": 2,
               "steps_per_epoch": 4, "batch_size": 16, "lr_d": 2e-4, "lr_g": 2e-4,
               "beta1": 0.5, "real_label": 1.0, "fake_label": 0.0, "log_every": 2,
-              "eval_samples": 64, "memo_samples": 64, "swd_draws": 2, "quality": "swd"},
+              "eval_samples": 64, "memo_samples": 64, "swd_draws": 2, "quality": "swd",
+              "seeds": [0, 1]},
 }
 
 
@@ -54,6 +60,17 @@ def test_profiles_keep_their_values_and_train_grey_sets_in_one_channel(profile):
                      else ["digits", "faces", "photos"])
     if profile == "full":
         assert cfg.datasets[2]["classes"] == ["airplane"]
+
+
+@pytest.mark.parametrize("seeds, message", [
+    ([], "give at least one training seed"),
+    ([0, 1, 0], "a seed is listed twice"),
+    ([-1, 2], r"must lie in \[0, inf\]"),
+    (3, "should be a list of int"),
+])
+def test_bad_seed_lists_are_refused_before_any_work(seeds, message):
+    with pytest.raises(ValueError, match=message):
+        crossdata.Config.resolve("smoke", seeds=seeds)
 
 
 @pytest.mark.parametrize("datasets, message", [
@@ -138,76 +155,142 @@ def test_one_budget_repeats_small_sets_and_cuts_large_ones(cfg):
 
 # --------------------------------------------------------------------------- claims
 
-
-def row(name, plays, contrast, draws, **facts) -> dict:
-    """A table row with the facts the claims read (made-up numbers)."""
-    base = {"dataset": name, "seed_dataset": plays, "rms_contrast": contrast,
-            "swd_ratio_draws": draws, "swd_ratio": float(np.mean(draws)),
-            "train_images": 1000, "images_seen": 25_600, "iterations": 400,
-            "seed_iterations": crossdata.SEED[plays]["iters_per_epoch"] * 10,
-            "memorisation_ratio": 1.0, "share_closer_than_held_out_p5": 0.05,
-            "copy_control": 1.0, "held_out_shift": 1.0}
-    return {**base, **facts}
+SEEDS = [0, 1, 2]
 
 
-def rows(digits_draws, faces_draws, photos_draws, **facts) -> list[dict]:
-    """Rows of the three offline sets with these SWD draws (and facts per set by name); digits
-    has the highest contrast."""
-    return [row("digits", "EMNIST", 0.35, digits_draws, **facts.get("digits", {})),
-            row("faces", "CelebA", 0.19, faces_draws, **facts.get("faces", {})),
-            row("photos", "CIFAR-10 airplanes", 0.09, photos_draws, **facts.get("photos", {}))]
+def seed_rows(name, plays, contrast, ratios, seeds=SEEDS, draws=None, **facts) -> list[dict]:
+    """One table row per training seed of a dataset, each seed's SWD ratio from `ratios` (its
+    draws tightly around it unless given), other facts made up; a fact given as a list gives
+    one value per seed."""
+    rows = []
+    for i, (seed, ratio) in enumerate(zip(seeds, ratios, strict=True)):
+        base = {"dataset": name, "training_seed": seed, "seed_dataset": plays,
+                "rms_contrast": contrast, "swd_ratio": ratio,
+                "swd_ratio_draws": draws[i] if draws else [ratio - 0.001, ratio + 0.001],
+                "train_images": 1000, "images_seen": 25_600, "iterations": 400,
+                "seed_iterations": crossdata.SEED[plays]["iters_per_epoch"] * 10,
+                "memorisation_ratio": 1.0, "share_closer_than_held_out_p5": 0.05,
+                "copy_control": 1.0, "held_out_shift": 1.0}
+        base.update({k: v[i] if isinstance(v, list) else v for k, v in facts.items()})
+        base.update({k: base.get(k, 0.5) for k in crossdata.PER_SEED if k not in base})
+        rows.append(base)
+    return rows
 
 
-LOW, MID, HIGH = [1.0, 1.1, 0.9, 1.05], [2.0, 2.1, 1.9, 2.05], [3.0, 3.1, 2.9, 3.05]
-WIDE = [1.0, 3.5, 1.5, 3.0]  # overlaps MID and HIGH
+def rows(digits_ratios, faces_ratios, photos_ratios, seeds=SEEDS, **facts) -> list[dict]:
+    """Rows of the three offline sets, one per training seed, with these per-seed SWD ratios
+    (and facts per set by name); digits has the highest contrast."""
+    return (seed_rows("digits", "EMNIST", 0.35, digits_ratios, seeds, **facts.get("digits", {}))
+            + seed_rows("faces", "CelebA", 0.19, faces_ratios, seeds, **facts.get("faces", {}))
+            + seed_rows("photos", "CIFAR-10 airplanes", 0.09, photos_ratios, seeds,
+                        **facts.get("photos", {})))
+
+
+LOW, MID, HIGH = [1.0, 1.1, 0.9], [2.0, 2.1, 1.9], [3.0, 3.1, 2.9]
+WIDE = [1.0, 3.5, 1.5]  # spread over the seeds: its interval overlaps MID's and HIGH's
+
+
+def test_the_interval_is_over_the_training_seeds_not_the_draws():
+    # Each seed's draws agree to 0.001, the seeds spread widely: the interval must follow the
+    # seeds (Welch over the per-seed ratios), so it is wide and includes 0.
+    tight = [[v - 0.001, v + 0.001] for v in WIDE]
+    made = (seed_rows("digits", "EMNIST", 0.35, WIDE, draws=tight)
+            + seed_rows("faces", "CelebA", 0.19, MID) + seed_rows("photos", "CIFAR-10 "
+                                                                   "airplanes", 0.09, HIGH))
+    gap = crossdata.ratio_gap(made, "digits", "faces")
+    assert gap == difference_interval(WIDE, MID) and gap.n == 3
+    assert gap.low < 0 < gap.high
+    means = crossdata.over_seeds(made, "swd_ratio")
+    assert means["digits"] == mean_interval(WIDE)
+    assert means["digits"].high - means["digits"].low == pytest.approx(
+        2 * t_quantile(3) * np.std(WIDE, ddof=1) / np.sqrt(3))  # t = 4.30 with 3 seeds
+    summed = {r["dataset"]: r for r in crossdata.dataset_rows(made)}
+    assert summed["digits"]["training_seeds"] == SEEDS
+    assert summed["digits"]["swd_ratio_seeds"] == WIDE
+    assert summed["digits"]["swd_ratio_low"] == pytest.approx(means["digits"].low)
+    claim = crossdata.contrast_claim(made, crossdata.Config.resolve("smoke", seeds=SEEDS))
+    assert claim.verdict == "inconclusive" and claim.leaning is None  # straddles, 3 seeds
+    assert "which includes 0" in claim.why and "3 training seeds (0, 1, 2)" in claim.why
+    assert (claim.low, claim.high) == (pytest.approx(gap.low), pytest.approx(gap.high))
+
+
+def test_rows_must_share_their_training_seeds():
+    uneven = (seed_rows("digits", "EMNIST", 0.35, LOW) + seed_rows("faces", "CelebA", 0.19,
+                                                                   MID[:2], seeds=[0, 1]))
+    with pytest.raises(ValueError, match="different seeds"):
+        crossdata.training_seeds(uneven)
+    twice = seed_rows("digits", "EMNIST", 0.35, LOW, seeds=[0, 0, 1])
+    with pytest.raises(ValueError, match="appears twice"):
+        crossdata.training_seeds(twice)
+    assert crossdata.training_seeds(rows(LOW, MID, HIGH, seeds=[4, 2, 7])) == [2, 4, 7]
+
+
+def test_each_claim_lists_the_training_seeds_it_rests_on(cfg):
+    for claim in crossdata.claims(rows(LOW, MID, HIGH, seeds=[3, 5, 8]), cfg):
+        assert claim.seeds == 3 and claim.seed_ids == [3, 5, 8], claim.id
+        assert "3 training seeds (3, 5, 8)" in claim.why
+    for claim in crossdata.claims(rows(LOW[:2], MID[:2], HIGH[:2], seeds=[0, 1]), cfg):
+        assert claim.seeds == 2 and claim.seed_ids == [0, 1]
+        assert claim.verdict == "inconclusive"  # fewer than 3 seeds: never a verdict
 
 
 def test_contrast_claim_follows_the_interval_of_the_difference(cfg):
-    supported = crossdata.contrast_claim(rows(LOW, MID, HIGH), cfg, seeds=3)
+    supported = crossdata.contrast_claim(rows(LOW, MID, HIGH), cfg)
     assert supported.verdict == "supported" and supported.value == pytest.approx(-1.0)
-    assert supported.high < 0
+    assert supported.high < 0 and supported.seeds == 3
     assert "highest-contrast set, digits, is learned best" in supported.why
     assert "(the contrast order)" in supported.why
-    refuted = crossdata.contrast_claim(rows(HIGH, LOW, MID), cfg, seeds=3)
+    refuted = crossdata.contrast_claim(rows(HIGH, LOW, MID), cfg)
     assert refuted.verdict == "refuted" and "faces is learned better" in refuted.why
-    open_ = crossdata.contrast_claim(rows(WIDE, MID, HIGH), cfg, seeds=3)
+    open_ = crossdata.contrast_claim(rows(WIDE, MID, HIGH), cfg)
     assert open_.verdict == "inconclusive" and "includes 0" in open_.why
-    one_seed = crossdata.contrast_claim(rows(LOW, MID, HIGH), cfg)
+    one_seed = crossdata.contrast_claim(rows([1.0], [2.0], [3.0], seeds=[0]), cfg)
     assert one_seed.verdict == "inconclusive" and one_seed.leaning == "supported"
-    assert "1 training seed" in one_seed.why
+    assert one_seed.low is None and one_seed.high is None
+    assert "1 training seed," in one_seed.why
 
 
 def test_contrast_claim_notes_when_the_best_set_is_also_the_smallest(cfg):
     small = rows(HIGH, LOW, MID, faces={"train_images": 80, "images_seen": 25_600})
-    claim = crossdata.contrast_claim(small, cfg, seeds=3)
+    claim = crossdata.contrast_claim(small, cfg)
     assert "smallest training set (80 images, each seen about 320 times)" in claim.why
     assert "smallest" not in crossdata.contrast_claim(rows(HIGH, LOW, MID), cfg).why
 
 
 @pytest.mark.parametrize("share, control, verdict, words", [
-    (0.30, 0.70, "supported", "near-copies"),
-    (0.30, 1.00, "refuted", "blurry averages, not copies"),
-    (0.10, 0.70, "refuted", "no closer to"),  # exactly twice the expected share: not enough
-    (0.30, 0.90, "refuted", "blurry averages"),  # exactly the control threshold: not a copy
-    (0.02, 1.10, "refuted", "only 2.0% fall below"),
+    ([0.30, 0.32, 0.28], [0.70, 0.72, 0.68], "supported", "near-copies"),
+    ([0.30, 0.32, 0.28], [1.00, 1.02, 0.98], "refuted", "blurry averages, not copies"),
+    ([0.02, 0.03, 0.01], [0.70, 0.72, 0.68], "refuted", "only 2.0% [-0.5%, 4.5%] fall below"),
+    ([0.02, 0.03, 0.01], [1.10, 1.12, 1.08], "refuted", "no closer to"),
+    ([0.30, 0.32, 0.28], [0.70, 0.95, 1.10], "inconclusive", "do not both lie clearly"),
+    ([0.05, 0.30, 0.15], [0.70, 0.72, 0.68], "inconclusive", "do not both lie clearly"),
 ])
-def test_memorisation_claim_needs_both_the_share_and_the_copy_control(cfg, share, control,
-                                                                      verdict, words):
+def test_memorisation_claim_needs_both_intervals_on_their_side(cfg, share, control, verdict,
+                                                               words):
     facts = {"digits": {"share_closer_than_held_out_p5": share, "copy_control": control,
-                        "memorisation_ratio": 1.6}}
-    claim = crossdata.memorisation_claim(rows(LOW, MID, HIGH, **facts), cfg, seeds=3)
-    assert claim.verdict == verdict and words in claim.why
-    assert claim.value == control and "the seed's EMNIST run 8,820" in claim.why
-    assert "digits here" in claim.claim
+                        "memorisation_ratio": [1.6, 1.5, 1.7]}}
+    claim = crossdata.memorisation_claim(rows(LOW, MID, HIGH, **facts), cfg)
+    assert claim.verdict == verdict and words in claim.why, claim.why
+    interval = mean_interval(control)
+    assert claim.value == pytest.approx(interval.mean) and claim.low == pytest.approx(
+        interval.low) and claim.seed_ids == SEEDS
+    assert "the seed's EMNIST run 8,820" in claim.why and "digits here" in claim.claim
+
+
+def test_memorisation_claim_on_one_seed_leans_without_an_interval(cfg):
+    facts = {"digits": {"share_closer_than_held_out_p5": [0.30], "copy_control": [0.7]}}
+    claim = crossdata.memorisation_claim(rows([1.0], [2.0], [3.0], seeds=[0], **facts), cfg)
+    assert claim.verdict == "inconclusive" and claim.low is None and claim.seed_ids == [0]
+    assert claim.leaning == "supported" and "1 training seed," in claim.why
 
 
 def test_scenic_claim_compares_with_the_worst_of_the_others(cfg):
-    supported = crossdata.scenic_claim(rows(LOW, MID, HIGH), cfg, seeds=3)
+    supported = crossdata.scenic_claim(rows(LOW, MID, HIGH), cfg)
     assert supported.verdict == "supported" and supported.low > 0
     assert "airplane run had 790, the CelebA run 31,660" in supported.why
-    refuted = crossdata.scenic_claim(rows(HIGH, LOW, MID), cfg, seeds=3)
+    refuted = crossdata.scenic_claim(rows(HIGH, LOW, MID), cfg)
     assert refuted.verdict == "refuted" and "learned better than digits" in refuted.why
-    tied = crossdata.scenic_claim(rows(HIGH, LOW, [2.5, 3.5, 2.0, 3.6]), cfg, seeds=3)
+    tied = crossdata.scenic_claim(rows(HIGH, LOW, [2.5, 3.0, 2.2]), cfg)
     assert tied.verdict == "inconclusive" and "includes 0" in tied.why
     assert "faces is learned clearly better" in tied.why
 
@@ -218,12 +301,6 @@ def test_a_distant_held_out_split_is_noted(cfg):
     assert "sampling floors" not in crossdata.scenic_claim(rows(LOW, MID, HIGH), cfg).why
 
 
-def test_one_draw_gives_a_leaning_without_an_interval(cfg):
-    claim = crossdata.contrast_claim(rows([1.0], [2.0], [3.0]), cfg)
-    assert claim.low is None and claim.high is None
-    assert claim.verdict == "inconclusive" and claim.leaning == "supported"
-
-
 def test_claims_are_recorded_for_the_chapter(tmp_path, cfg):
     from labkit.train import RunDir
 
@@ -231,7 +308,9 @@ def test_claims_are_recorded_for_the_chapter(tmp_path, cfg):
     found = crossdata.check_claims(folder, rows(LOW, MID, HIGH), cfg)
     assert [c.id for c in found] == ["contrast", "memorised", "scenic"]
     loaded = lkclaims.load(folder)
-    assert [(c.chapter, c.seed_report, c.seeds) for c in loaded] == [("crossdata", "001", 1)] * 3
+    assert [(c.chapter, c.seed_report, c.seeds, c.seed_ids) for c in loaded] == [
+        ("crossdata", "001", 3, SEEDS)] * 3
+    assert [c.verdict for c in loaded] == ["supported", "refuted", "supported"]
 
 
 # --------------------------------------------------------------------------- figures
@@ -283,16 +362,19 @@ def test_labkit_run_crossdata_writes_the_chapter_folder_and_claims_and_resumes(
 
     monkeypatch.setenv("LABKIT_CACHE", str(tmp_path / "cache"))
     # The seed's width skips the width probe; two iterations per dataset and one SWD draw.
+    # One training seed (7), to keep it short.
     args = ["run", "crossdata", "--profile", "smoke", "-p", f"out_dir={tmp_path / 'runs'}",
-            "-p", "ngf=128", "-p", "ndf=128", "-p", "epochs=1", "-p", "steps_per_epoch=2",
-            "-p", "swd_draws=1"]
+            "-p", "ngf=128", "-p", "ndf=128", "-p", "seeds=[7]", "-p", "epochs=1",
+            "-p", "steps_per_epoch=2", "-p", "swd_draws=1"]
     main(args)
     (chapter,) = (tmp_path / "runs").iterdir()
     assert chapter.name.startswith("crossdata-")
-    assert {p.name for p in chapter.iterdir() if p.is_dir()} == {"digits", "faces", "photos"}
+    assert {p.name for p in chapter.iterdir() if p.is_dir()} == {
+        "digits-seed7", "faces-seed7", "photos-seed7"}
     claims = json.loads((chapter / "claims.json").read_text())
     assert [c["id"] for c in claims] == ["contrast", "memorised", "scenic"]
-    assert all(c["verdict"] == "inconclusive" and c["seeds"] == 1 for c in claims)
+    assert all(c["verdict"] == "inconclusive" and c["seeds"] == 1 and c["seed_ids"] == [7]
+               for c in claims)
     metrics = json.loads((chapter / "metrics.json").read_text())
     assert metrics["swd_ratio_digits"] > 0 and metrics["swd_ratio_digits_low"] is None
     assert "images_per_s_width_128" not in metrics  # no probe at the seed's width
@@ -303,7 +385,7 @@ def test_labkit_run_crossdata_writes_the_chapter_folder_and_claims_and_resumes(
                       "-p", "resume=True"])
     assert list((tmp_path / "runs").iterdir()) == [chapter]
     for name in ("digits", "faces", "photos"):
-        history = json.loads((chapter / name / "history.json").read_text())
+        history = json.loads((chapter / f"{name}-seed7" / "history.json").read_text())
         assert history["epoch"] == [1, 1, 2, 2]
     assert json.loads((chapter / "config.json").read_text())["resumes"][0]["epochs"] == 2
     assert "Resuming" in capsys.readouterr().out
