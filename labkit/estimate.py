@@ -233,10 +233,12 @@ def estimate_dcgan(cfg: dcgan.Config, inception: int) -> Estimate:
 
 
 def estimate_crossdata(cfg: crossdata.Config, inception: int, float64_rate: float) -> Estimate:
-    """Chapter 3: one DCGAN budget on each of three datasets; FID of generated and of real-real
-    (4n images per dataset); the memorisation test (pixel L2 nearest neighbours in float64 on
-    the CPU: memo_samples fakes and as many held-out images against the whole training set)."""
+    """Chapter 3: one DCGAN budget on each of three datasets, once per training seed; FID of
+    each seed's generated images and one real-real floor (2n + 2n per seed images per dataset);
+    the memorisation test per seed (pixel L2 nearest neighbours in float64 on the CPU:
+    memo_samples fakes and as many held-out images against the whole training set)."""
     total = train_flops = scored = cpu_flops = 0
+    seeds = len(cfg.seeds)
     for spec in cfg.datasets:
         images = training_images(spec["name"], spec["train"], spec.get("classes"))
         one = one_image_set(spec["channels"])
@@ -245,23 +247,23 @@ def estimate_crossdata(cfg: crossdata.Config, inception: int, float64_rate: floa
         repeats = math.ceil(cfg.steps_per_epoch / (images // cfg.batch_size))
         train = TrainConfig.from_profile(cfg, name=crossdata.NAME, data_repeats=repeats,
                                          max_steps_per_epoch=cfg.steps_per_epoch)
-        n = iterations(images, train)
+        n = iterations(images, train) * seeds
         total += n
         train_flops += n * gan_iteration_flops(generator, discriminator, cfg.batch_size,
                                                spec["channels"], cfg.image_size)
         if cfg.quality == "fid":
-            scored += 4 * min(cfg.eval_samples, images // 2)
+            scored += 2 * min(cfg.eval_samples, images // 2) * (1 + seeds)
         # every test split holds at least memo_samples (1,000) images: as many held-out queries
         dims = spec["channels"] * cfg.image_size ** 2
         queries, held_out = 2 * cfg.memo_samples, cfg.memo_samples
-        cpu_flops += 2 * dims * (queries * images + 2 * cfg.memo_samples * held_out)
+        cpu_flops += seeds * 2 * dims * (queries * images + 2 * cfg.memo_samples * held_out)
     cpu_seconds = cpu_flops / float64_rate
     return Estimate("crossdata", total, train_flops, scored * inception, cpu_seconds, notes=[
-        f"{total:,} iterations ({len(cfg.datasets)} datasets); FID: {scored:,} Inception-v3 "
-        "images (the SWD ratios are not counted)",
-        f"memorisation test: {cpu_flops:.2e} float64 FLOPs on the CPU (torch.cdist) at "
-        f"{float64_rate / 1e9:.0f} GFLOP/s measured here: {duration(cpu_seconds)} of the "
-        "estimate, the same on any GPU"])
+        f"{seeds} training seeds × {total // seeds:,} iterations ({len(cfg.datasets)} datasets); "
+        f"FID: {scored:,} Inception-v3 images (the SWD ratios are not counted)",
+        f"memorisation test, once per seed: {cpu_flops:.2e} float64 FLOPs on the CPU "
+        f"(torch.cdist) at {float64_rate / 1e9:.0f} GFLOP/s measured here: "
+        f"{duration(cpu_seconds)} of the estimate, the same on any GPU"])
 
 
 def estimate_cgan(cfg: cgan.Config) -> Estimate:

@@ -99,7 +99,7 @@ def test_full_profile_iterations_match_the_configs():
         c.replicates * min(estimate.CELEBA_TRAIN, c.subset) // c.batch_size * c.epochs)
     c = full["crossdata"]
     assert estimate.estimate_crossdata(c, 1, 1e9).iterations == (
-        len(c.datasets) * c.epochs * c.steps_per_epoch)
+        len(c.seeds) * len(c.datasets) * c.epochs * c.steps_per_epoch)
     c = full["cgan"]
     assert estimate.estimate_cgan(c).iterations == c.subset // c.batch_size * c.epochs
     c = full["srgan"]
