@@ -199,13 +199,14 @@ class Estimate:
 
 
 def estimate_theory(cfg: theory.Config, seconds_per_step: float) -> Estimate:
-    """Chapter 1: optimiser steps (D*, the 1-D GAN, every ring setting, the explorer's static
-    run; an iteration is d_steps D steps and one G step) × the seconds per step measured here."""
+    """Chapter 1: optimiser steps (D*, once per training seed of `dstar_seeds`; the 1-D GAN,
+    every ring setting, the explorer's static run: an iteration is d_steps D steps and one G
+    step) × the seconds per step measured here."""
     explorer = theory.explorer_defaults(cfg)
     runs = [(theory.mixture_setting(cfg), cfg.mixture_epochs),
             *((s, cfg.ring_epochs) for s in theory.ring_settings(cfg)),
             ({"label": "explorer", **explorer}, explorer["epochs"])]
-    steps = cfg.dstar_steps + sum(
+    steps = cfg.dstar_steps * cfg.dstar_seeds + sum(
         iterations(cfg.points, theory.toy_train_config(cfg, s, epochs)) * (s["d_steps"] + 1)
         for s, epochs in runs)
     return Estimate("theory", steps, cpu_seconds=steps * seconds_per_step, notes=[

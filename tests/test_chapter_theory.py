@@ -20,8 +20,8 @@ from labkit.data import gaussian_mixture_1d
 
 def test_profiles_keep_the_values_of_the_former_profile_table():
     cpu = theory.Config.resolve("cpu")
-    assert (cpu.points, cpu.batch_size, cpu.hidden, cpu.layers, cpu.dstar_steps) == (
-        2048, 256, 128, 3, 1500)
+    assert (cpu.points, cpu.batch_size, cpu.hidden, cpu.layers, cpu.dstar_steps,
+            cpu.dstar_seeds) == (2048, 256, 128, 3, 1500, 3)
     assert (cpu.mixture_epochs, cpu.ring_epochs, cpu.data_repeats, cpu.eval_samples,
             cpu.explorer_epochs, cpu.device) == (12, 20, 25, 2500, 10, "cpu")
     assert cpu.ring_settings == theory.RING_SETTINGS[:3]
@@ -40,8 +40,8 @@ def test_profiles_keep_the_values_of_the_former_profile_table():
     ({"ring_settings": []}, "at least one setting"),
     ({"ring_settings": [{"label": "a", "loss": "non_saturating", "lr_d": 1e-3}]},
      r"lacks \['lr_g'\]"),
-    ({"ring_settings": [{"label": "a", "loss": "hinge", "lr_d": 1e-3, "lr_g": 1e-3}]},
-     "loss 'hinge'"),
+    ({"ring_settings": [{"label": "a", "loss": "quadratic", "lr_d": 1e-3, "lr_g": 1e-3}]},
+     "loss 'quadratic'"),
     ({"ring_settings": [{"label": "A b", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3},
                         {"label": "a-B", "loss": "minimax", "lr_d": 1e-3, "lr_g": 1e-3}]},
      "must differ"),
@@ -125,31 +125,65 @@ def fake_optimal(error: float, identity_gap: float) -> theory.OptimalD:
                            value_star=-math.log(4) + 2 * jsd + identity_gap, value_trained=-1.2)
 
 
-def claims_of(opt: theory.OptimalD) -> dict:
+def claims_of(*errors: float, identity_gap: float = 1e-5, first_seed: int = 0) -> dict:
+    """The claims of trained discriminators off D* by `errors`, one per training seed."""
     cfg = theory.Config.resolve("smoke")
-    return {c.id: c for c in theory.claims(opt, cfg)}
+    optima = {first_seed + i: fake_optimal(e, identity_gap) for i, e in enumerate(errors)}
+    return {c.id: c for c in theory.claims(optima, cfg)}
 
 
 def test_claims_supported_when_the_theory_holds():
-    found = claims_of(fake_optimal(error=0.01, identity_gap=1e-5))
+    found = claims_of(0.01, 0.012, 0.011)
     assert found["value_at_optimum"].verdict == "supported"
     assert found["saturation"].verdict == "supported"
     assert found["saturation"].value == pytest.approx(1e-3, rel=0.01)  # D(G(z)) / (1 - D(G(z)))
-    # one trained D: inconclusive whatever it shows, leaning to what it shows
-    assert found["optimal_d"].verdict == "inconclusive"
-    assert found["optimal_d"].leaning == "supported" and found["optimal_d"].seeds == 1
-    assert "1 training seed" in found["optimal_d"].why
+    for exact in ("value_at_optimum", "saturation"):  # no training: no seeds
+        assert found[exact].deterministic and found[exact].seeds == 0
+        assert found[exact].seed_ids is None
+    trained = found["optimal_d"]
+    assert trained.verdict == "supported" and trained.seeds == 3 and not trained.deterministic
+    assert trained.seed_ids == [0, 1, 2]
     assert all(c.seed_report == "gan-2014" for c in found.values())
 
 
+def test_one_trained_discriminator_leans_but_decides_nothing():
+    found = claims_of(0.01, first_seed=7)
+    trained = found["optimal_d"]
+    assert trained.verdict == "inconclusive" and trained.leaning == "supported"
+    assert trained.seeds == 1 and trained.seed_ids == [7]
+    assert "1 training seed" in trained.why
+    with pytest.raises(ValueError, match="at least one trained discriminator"):
+        theory.claims({}, theory.Config.resolve("smoke"))
+
+
+def test_the_interval_is_student_t_over_the_seeds_not_over_the_grid():
+    # Per seed, the error is the same at all 13 grid points: an interval over the points
+    # would be [e, e]. Over the 3 seeds: mean 0.02, sd 0.01, t(0.975, 2) = 4.303.
+    trained = claims_of(0.01, 0.02, 0.03)["optimal_d"]
+    half = 4.302653 * 0.01 / math.sqrt(3)
+    assert trained.value == pytest.approx(0.02)
+    assert (trained.low, trained.high) == (pytest.approx(0.02 - half), pytest.approx(0.02 + half))
+    assert trained.verdict == "supported"  # the whole interval lies below 0.05
+    # One seed far off: the same mean error spreads the interval across the tolerance.
+    spread = claims_of(0.01, 0.02, 0.09)["optimal_d"]
+    assert spread.value == pytest.approx(0.04) and spread.verdict == "inconclusive"
+    assert spread.leaning is None and "straddles 0.05" in spread.why
+
+
 def test_claims_refuted_when_the_numbers_contradict_the_theory():
-    found = claims_of(fake_optimal(error=0.2, identity_gap=0.01))
+    found = claims_of(0.2, 0.21, 0.19, identity_gap=0.01)
     identity = found["value_at_optimum"]
     assert identity.verdict == "refuted" and identity.deterministic  # no seed rule applies
     assert identity.value == pytest.approx(0.01) and "above 0.001" in identity.why
-    assert found["optimal_d"].verdict == "inconclusive"
-    assert found["optimal_d"].leaning == "refuted"
+    assert found["optimal_d"].verdict == "refuted" and found["optimal_d"].seeds == 3
     assert found["optimal_d"].value == pytest.approx(0.2)
+
+
+def test_the_seeds_of_the_dstar_experiment():
+    assert theory.Config.resolve("cpu").dstar_seeds == 3
+    assert theory.dstar_seed_ids(theory.Config.resolve("cpu")) == [0, 1, 2]
+    assert theory.dstar_seed_ids(theory.Config.resolve("smoke", seed=5)) == [5, 6, 7]
+    assert theory.dstar_seed_ids(theory.Config.resolve("full")) == [0, 1, 2, 3, 4]
 
 
 def test_the_identity_holds_on_the_chapters_grid_for_any_pair_of_densities():

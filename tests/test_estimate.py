@@ -120,8 +120,8 @@ def test_chapter_1_counts_optimiser_steps():
     cfg = theory.Config.resolve("full")
     per_epoch = cfg.points // cfg.batch_size * cfg.data_repeats
     ring = sum(s.get("d_steps", 1) + 1 for s in cfg.ring_settings) * cfg.ring_epochs
-    steps = cfg.dstar_steps + per_epoch * (2 * cfg.mixture_epochs + ring
-                                           + 2 * cfg.explorer_epochs)
+    steps = cfg.dstar_steps * cfg.dstar_seeds + per_epoch * (
+        2 * cfg.mixture_epochs + ring + 2 * cfg.explorer_epochs)
     found = estimate.estimate_theory(cfg, seconds_per_step=0.002)
     assert found.iterations == steps
     assert found.seconds(0.2) == found.seconds(1.0) == pytest.approx(steps * 0.002)

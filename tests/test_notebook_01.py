@@ -6,10 +6,12 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from pathlib import Path
 
 import nbformat
 import pytest
+from scipy import stats
 
 from labkit.chapters import theory
 from labkit.cli import main
@@ -39,9 +41,19 @@ def check_claims(chapter: Path) -> dict:
     for exact in ("value_at_optimum", "saturation"):  # no training: decided by one computation
         assert claims[exact]["deterministic"] and claims[exact]["seeds"] == 0
         assert claims[exact]["verdict"] == "supported", claims[exact]
-    trained = claims["optimal_d"]  # one trained discriminator: too few seeds for a verdict
-    assert not trained["deterministic"] and trained["seeds"] == 1
-    assert trained["verdict"] == "inconclusive" and trained["leaning"] in ("supported", "refuted")
+    trained = claims["optimal_d"]  # one trained discriminator per training seed
+    assert not trained["deterministic"] and trained["seeds"] == 3
+    assert trained["seed_ids"] == [0, 1, 2]
+    metrics = read(chapter / "metrics.json")
+    errors = metrics["dstar_mean_error_per_seed"]  # one value per seed, the claim's sample
+    assert metrics["dstar_seed_ids"] == [0, 1, 2] and len(errors) == 3
+    half = stats.t.ppf(0.975, 2) * statistics.stdev(errors) / math.sqrt(3)
+    assert trained["value"] == pytest.approx(statistics.fmean(errors))
+    assert trained["low"] == pytest.approx(trained["value"] - half)
+    assert trained["high"] == pytest.approx(trained["value"] + half)
+    expected = ("supported" if trained["high"] < theory.DSTAR_TOLERANCE else
+                "refuted" if trained["low"] > theory.DSTAR_TOLERANCE else "inconclusive")
+    assert trained["verdict"] == expected
     return claims
 
 
