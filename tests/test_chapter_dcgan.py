@@ -52,3 +52,59 @@ def test_the_reference_set_is_the_training_images_unless_a_larger_one_is_asked()
     expected = load("faces", split="all", image_size=32, channels=1, subset=60)
     assert torch.equal(reference, expected.float_images())
     assert torch.equal(reference[:20], data.float_images())
+
+
+def test_the_evaluator_keeps_a_best_checkpoint_only_from_the_images_the_rule_asks(recwarn):
+    """The sample-size rule in the chapter: best.pt only from SELECTION_MIN_N images of each
+    side; a quick run with fewer records the curve (and warns) instead of stopping."""
+    cfg, data = dcgan.load_data(dcgan.Config.resolve("smoke"))
+    least = dcgan.SELECTION_MIN_N["swd"]
+    assert cfg.metric == "swd" and cfg.eval_samples >= least
+    assert dcgan.evaluator(cfg, data).keep_best
+    quick = cfg.replace(eval_samples=least - 1)
+    with pytest.warns(UserWarning, match="no best checkpoint is chosen"):
+        recorder = dcgan.evaluator(quick, data)
+    assert not recorder.keep_best and recorder.min_samples == least
+    assert not dcgan.keeps_best(cfg, real=least - 1)  # the real side counts too
+    assert dcgan.SELECTION_MIN_N["fid"] >= 2048  # no fewer than Inception's dimensions
+
+
+def study_of(shares: dict[int, float], name: str) -> dict[int, dcgan.SizeStudy]:
+    """Per seed, a SizeStudy of two pools whose draws of 10 rank them right in `share` of 20
+    draws and always from 50 on."""
+    found = {}
+    for seed, share in shares.items():
+        right = round(20 * share)
+        values = {"early": {10: [2.0] * 20, 50: [2.0] * 20},
+                  "late": {10: [1.0] * right + [3.0] * (20 - right), 50: [1.0] * 20}}
+        found[seed] = dcgan.SizeStudy(name, [10, 50], values, {"early": 1.5, "late": 0.5},
+                                      {"early": 3000, "late": 3000}, 20, False)
+    return found
+
+
+def test_report_002s_selection_claim_follows_the_study():
+    cfg = dcgan.Config.resolve("cpu")
+    assert cfg.replicates == 3
+    reliable = {"fid": study_of({0: 1.0, 1: 1.0, 2: 1.0}, "fid")}
+    claim = dcgan.selection_claim(reliable, cfg)
+    assert claim.id == "select_on_10" and claim.seed_report == "002"
+    assert claim.verdict == "supported" and claim.seed_ids == [0, 1, 2]
+    assert "from n = 10" in claim.why
+    # one seed at 0.95 widens the t-interval of three (t = 4.30) across the level
+    nearly = dcgan.selection_claim({"fid": study_of({0: 1.0, 1: 0.95, 2: 1.0}, "fid")}, cfg)
+    assert nearly.verdict == "inconclusive" and nearly.low < dcgan.SELECTION_LEVEL
+    chance = {"fid": study_of({0: 0.5, 1: 0.4, 2: 0.6}, "fid")}
+    claim = dcgan.selection_claim(chance, cfg)
+    assert claim.verdict == "refuted" and "from n = 50" in claim.why
+    assert claim.value == pytest.approx(0.5)
+    # offline (pixels, not Inception's features): no verdict, the leaning kept
+    offline = dcgan.selection_claim({"fd_pixels": study_of({0: 0.5, 1: 0.4, 2: 0.6},
+                                                           "fd_pixels")}, cfg)
+    assert offline.verdict == "inconclusive" and offline.leaning == "refuted"
+    assert "pooled pixels" in offline.why
+    # one checkpoint (the first evaluation is the last epoch): nothing to rank
+    single = cfg.replace(epochs=cfg.eval_every)
+    assert dcgan.EarlyPool(single).epoch is None
+    claim = dcgan.selection_claim({}, single)
+    assert claim.verdict == "inconclusive" and "nothing to rank" in claim.why
+    assert claim.seed_ids == [0, 1, 2]

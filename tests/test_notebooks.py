@@ -94,6 +94,20 @@ def test_chapter2_smoke_run_writes_history_grids_and_throughput(smoke_run):
                               "refuted" if low["low"] > math.log(4) else None)
     changes = [(s[-1]["value"] - s[0]["value"]) / s[0]["value"] for s in (swd, other_swd)]
     assert claims["converging"]["value"] == pytest.approx(sum(changes) / 2)
+    # Report 002's model selection: draws of n images from two checkpoints of every seed
+    study = json.loads((run / "selection_study.json").read_text())
+    assert set(study["studies"]) == {"fd_pixels", "swd"}
+    assert set(study["studies"]["fd_pixels"]) == {"0", "1"}  # every training seed
+    pixels = study["studies"]["fd_pixels"]["0"]
+    assert pixels["sizes"] == [10, 20] and set(pixels["large"]) == {"epoch 1", "epoch 2"}
+    assert all(len(v) == pixels["repeats"] for by_n in pixels["values"].values()
+               for v in by_n.values())
+    assert (run / "selection.png").is_file() and (other / "selection_early_pool.pt").is_file()
+    select = claims["select_on_10"]
+    assert select["seed_report"] == "002" and select["seed_ids"] == [0, 1]
+    assert select["verdict"] == "inconclusive"
+    shares = [s["correct"]["10"] for s in study["studies"]["fd_pixels"].values()]
+    assert select["value"] == pytest.approx(sum(shares) / 2)
     shown = html_of(nb)
     assert "the discriminator's loss remains low" in shown and "inconclusive" in shown
     assert json.loads((run / "config.json").read_text())["parameters"]["epochs"] == 2

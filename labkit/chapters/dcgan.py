@@ -20,8 +20,10 @@ from .. import viz
 from ..book import table
 from ..claims import Claim
 from ..data import ImageSet, load
-from ..metrics import inception_weights_path, scorer
+from ..metrics import inception_weights_path, scorer, swd
+from ..metrics.sample_size import Frechet, SizeStudy, inception_features, pooled_pixels, study
 from ..models import dcgan
+from ..pixels import to_signed, to_uint8
 from ..profiles import ChapterConfig, knob
 from ..stats import mean_interval
 from ..train import Evaluator, Run, TrainConfig, train_gan
@@ -79,6 +81,13 @@ class Config(ChapterConfig):
                                "10-epoch trainings)")
     eval_samples: int = knob(smoke=64, cpu=100, full=10_000, offline=100, low=2,
                              doc="generated images per evaluation (and real, at most)")
+    selection_sizes: list[int] = knob([10, 50, 100, 500, 1000], smoke=[10, 20], low=2,
+                                      doc="generated images per draw in the model selection "
+                                          "study (report 002 used 10)")
+    selection_repeats: int = knob(50, smoke=4, full=20, low=2,
+                                  doc="draws per size in the model selection study")
+    selection_pool: int = knob(3000, smoke=40, full=5000, low=3,
+                               doc="images generated per checkpoint for the study's draws")
     replicates: int = knob(3, smoke=2, low=1,
                            doc="training seeds the claims rest on: seed, seed + 1, ... (each a "
                                "whole training run)")
@@ -87,6 +96,28 @@ class Config(ChapterConfig):
                                             "images of the split, the training subset among "
                                             "them (None: the training images)")
 
+    def validate(self) -> None:
+        """Refuse, before any work, a model selection study whose pools could not give
+        distinct draws."""
+        super().validate()
+        if self.selection_pool <= max(self.selection_sizes):
+            raise ValueError(f"parameter selection_pool={self.selection_pool} must exceed the "
+                             f"largest of selection_sizes ({max(self.selection_sizes)})")
+
+
+POOL_SEED = 10_000  # latents of the model-selection pools (the evaluator uses seed 0)
+SELECTION_LEVEL = 0.95  # share of draws that must rank two checkpoints right: "reliable"
+SWD_STUDY = {"directions": 128, "repeats": 1}  # a cheaper SWD for the many draws of the study
+SWD_STUDY_REPEATS = 10  # draws per n for SWD (the run shown only: SWD costs ~0.3 s a call)
+# The fewest images per evaluation from which the chapter's evaluator keeps a best checkpoint
+# (`keeps_best`), per metric, from the model selection study. At cpu (`labkit run dcgan
+# --profile cpu`, 3 training seeds, 2026-12-07) SWD ranked the epoch-2 and the last checkpoint
+# right in 9 of 10 draws of 10 images and in every draw from 50 on: 50. FID's estimator on
+# pooled pixels ranked them right in 30 % to 100 % of the draws of 10 (the better generator's
+# small-n bias is the larger), in at least 98 % from 50 on (from 100 with other latents). FID
+# on Inception's 2,048 features is not measured offline: its covariance has full rank only
+# from 2,048 images, the floor kept until a full run's study says more.
+SELECTION_MIN_N = {"fid": 2048, "swd": 50}
 
 OFFLINE_FACES = 100  # scikit-image's LFW subset (labkit.data's "faces": 100 grey faces)
 
@@ -187,9 +218,20 @@ def reference_images(cfg: Config, data: ImageSet) -> torch.Tensor:
 
 def evaluator(cfg: Config, data: ImageSet) -> Evaluator:
     """Scores the same generated images every `eval_every` epochs against the reference set
-    (Inception FID on full, SWD offline) and keeps checkpoints/best.pt."""
-    return Evaluator(quality_metric(cfg), reference_images(cfg, data), every=cfg.eval_every,
-                     n_samples=cfg.eval_samples)
+    (Inception FID on full, SWD offline) and keeps checkpoints/best.pt — when it compares at
+    least `SELECTION_MIN_N` images of each side; with fewer (a quick run) it records the curve
+    and warns that no best checkpoint is kept (`keeps_best`)."""
+    real = reference_images(cfg, data)
+    return Evaluator(quality_metric(cfg), real, every=cfg.eval_every,
+                     n_samples=cfg.eval_samples, min_samples=SELECTION_MIN_N[cfg.metric],
+                     keep_best=keeps_best(cfg, len(real)))
+
+
+def keeps_best(cfg: Config, real: int) -> bool:
+    """Whether the chapter's evaluator keeps a best checkpoint: only when it scores at least
+    `SELECTION_MIN_N[metric]` generated images against as many real ones (`real`: the
+    reference set's size). Report 002 chose its weights by an FID of 10 images."""
+    return min(cfg.eval_samples, real) >= SELECTION_MIN_N[cfg.metric]
 
 
 def quality_metric(cfg: Config):
@@ -265,26 +307,31 @@ def train_replicates(cfg: Config, data: ImageSet, run: Run, callbacks=()) -> dic
     """The run shown and the same training with each further seed (`training_seeds`): models,
     batch order and noise seeded by it, headless, into the run folder's children `seed<N>`
     (each resumes its own checkpoint with `resume`). Each is scored at its first evaluation and
-    at its last epoch, the two the claims compare; `callbacks(seed)` adds more. {seed: Run}."""
+    at its last epoch, the two the claims compare, and saves its early pool for the model
+    selection study (`EarlyPool`); `callbacks(seed)` adds more. {seed: Run}."""
     runs = {cfg.seed: run}
     for seed in training_seeds(cfg)[1:]:
         settings = cfg.replace(seed=seed)
         generator, discriminator = build_models(settings, data)
-        score = Evaluator(quality_metric(settings), reference_images(settings, data),
-                          epochs={first_evaluation(cfg)}, n_samples=cfg.eval_samples,
-                          verbose=False)
-        print(f"--- training seed {seed}")
+        real = reference_images(settings, data)
+        score = Evaluator(quality_metric(settings), real, epochs={first_evaluation(cfg)},
+                          n_samples=cfg.eval_samples, min_samples=SELECTION_MIN_N[cfg.metric],
+                          keep_best=keeps_best(cfg, len(real)), verbose=False)
+        if main_process():
+            print(f"--- training seed {seed}")
         train_config = TrainConfig.from_profile(
             settings, name=f"{NAME}-seed{seed}", resume=bool(cfg.resume), progress=False,
             log_every=cfg.log_every * 10)
         runs[seed] = train_gan(generator, discriminator, data, train_config,
-                               callbacks=(score, *(c(seed) for c in callbacks)),
+                               callbacks=(score, EarlyPool(cfg),
+                                          *(c(seed) for c in callbacks)),
                                run_dir=run.dir.child(f"seed{seed}"),
                                record={"chapter": NAME, "parameters": settings.to_dict(),
                                        "training_seed": seed})
-        last = runs[seed].metrics
-        print(f"seed {seed}: Loss_D {last['final_loss_d']:.3f}, {cfg.metric} "
-              f"{last[f'metric_{cfg.metric}']:.4g}")
+        if main_process():  # under torchrun every rank trains, rank 0 alone records
+            last = runs[seed].metrics
+            print(f"seed {seed}: Loss_D {last['final_loss_d']:.3f}, {cfg.metric} "
+                  f"{last[f'metric_{cfg.metric}']:.4g}")
     return runs
 
 
@@ -345,6 +392,204 @@ def check_claims(runs: dict[int, Run] | Run, cfg: Config, extra: list[Claim] = (
     return lkclaims.record(runs[cfg.seed].dir, [*claims(runs, cfg), *extra], chapter=NAME)
 
 
+# ------------------------------------------------------- report 002's model selection
+
+
+class EarlyPool:
+    """Callback: at the first evaluated epoch, `selection_pool` images generated from fresh
+    latents (seeded by POOL_SEED), saved into the run folder as uint8, so that a resumed run
+    still has them: the early checkpoint of the model selection study."""
+
+    FILE = "selection_early_pool.pt"
+
+    def __init__(self, cfg: Config):
+        # a run whose first evaluation is its last epoch has one checkpoint: nothing to rank
+        self.epoch = first_evaluation(cfg) if first_evaluation(cfg) < cfg.epochs else None
+        self.n = cfg.selection_pool
+
+    def __call__(self, run: Run, epoch: int) -> None:
+        if epoch == self.epoch:
+            torch.save(to_uint8(run.generate(self.n, seed=POOL_SEED)), run.dir.path / self.FILE)
+
+
+def selection_pools(run: Run, cfg: Config) -> dict[str, torch.Tensor]:
+    """The study's two generators of one run: its early pool (`EarlyPool`) and as many images
+    of its last epoch from other fresh latents; keys name the epochs."""
+    early = torch.load(run.dir.path / EarlyPool.FILE, weights_only=True)
+    return {f"epoch {first_evaluation(cfg)}": to_signed(early),
+            f"epoch {cfg.epochs}": run.generate(cfg.selection_pool, seed=POOL_SEED + 1)}
+
+
+def selection_study(runs: dict[int, Run], data: ImageSet, cfg: Config
+                    ) -> dict[str, dict[int, SizeStudy]]:
+    """Report 002 kept the weights with the best FID of 10 images. For each training seed, the
+    early and the last checkpoint scored by repeated draws of n generated images against the
+    reference set (`reference_images`), for every n in `selection_sizes`: {distance: {seed:
+    SizeStudy}}. Distances: Inception FID on full; offline, FID's estimator on 8×8 pooled
+    pixels ("fd_pixels", every seed) and the chapter's SWD (the run shown only, n up to the
+    reference's size, the reference drawn down to n as well: SWD compares equal sets)."""
+    reference = reference_images(cfg, data)
+    pools = {seed: selection_pools(run, cfg) for seed, run in sorted(runs.items())}
+    found: dict[str, dict[int, SizeStudy]] = {}
+    if cfg.metric == "fid":
+        ref_features = inception_features(reference)
+        found["fid"] = {seed: study(Frechet(), ref_features,
+                                    {k: inception_features(v) for k, v in p.items()},
+                                    cfg.selection_sizes, repeats=cfg.selection_repeats,
+                                    seed=cfg.seed, name="fid", level=SELECTION_LEVEL)
+                        for seed, p in pools.items()}
+        return found
+    ref_pixels = pooled_pixels(reference)
+    found["fd_pixels"] = {seed: study(Frechet(), ref_pixels,
+                                      {k: pooled_pixels(v) for k, v in p.items()},
+                                      cfg.selection_sizes, repeats=cfg.selection_repeats,
+                                      seed=cfg.seed, name="fd_pixels", level=SELECTION_LEVEL)
+                          for seed, p in pools.items()}
+    sizes = [n for n in cfg.selection_sizes if n <= len(reference)]
+    if sizes:
+        def distance(real, fake):
+            return float(swd(real, fake, seed=cfg.seed, **SWD_STUDY))
+
+        found["swd"] = {cfg.seed: study(distance, reference, pools[cfg.seed], sizes,
+                                        repeats=min(SWD_STUDY_REPEATS, cfg.selection_repeats),
+                                        seed=cfg.seed, paired=True, name="swd",
+                                        level=SELECTION_LEVEL)}
+    return found
+
+
+def selection_table(found: dict[str, dict[int, SizeStudy]]) -> list[dict]:
+    """Per distance and n: mean and spread of the values of each checkpoint (the run shown),
+    the bias against the large-n value, and the share of draws ranking the two checkpoints
+    as their large-n values do, per seed and at worst over the seeds."""
+    rows = []
+    for name, by_seed in found.items():
+        shown = by_seed[min(by_seed)]
+        correct = {seed: s.correct() for seed, s in by_seed.items()}
+        for n in shown.sizes:
+            row = {"distance": name, "n": n}
+            for r in shown.rows():
+                if r["n"] == n:
+                    row[f"{r['pool']}: mean ± std"] = f"{r['mean']:.4g} ± {r['std']:.2g}"
+                    row[f"{r['pool']}: bias"] = r["bias"]
+            for seed in sorted(correct):
+                row[f"ranked right, seed {seed}"] = correct[seed][n]
+            row["ranked right, worst seed"] = min(c[n] for c in correct.values())
+            rows.append(row)
+    return rows
+
+
+def stable_sizes(found: dict[str, dict[int, SizeStudy]]) -> dict[str, int | None]:
+    """Per distance: the n from which every seed's draws rank the checkpoints right in at
+    least SELECTION_LEVEL of the draws (the largest over the seeds; None: not reached)."""
+    out = {}
+    for name, by_seed in found.items():
+        each = [s.stable_n() for s in by_seed.values()]
+        out[name] = None if None in each else max(each)
+    return out
+
+
+def plot_selection(found: dict[str, dict[int, SizeStudy]], path=None) -> Figure:
+    """Top: each distance against n for the two checkpoints of the run shown (mean ± std of
+    the draws; dashed: the large-n value). Bottom: the share of draws ranking them right, per
+    training seed, with the SELECTION_LEVEL line."""
+    fig = Figure(figsize=(4.2 * len(found), 6.4), layout="constrained")
+    axes = fig.subplots(2, len(found), squeeze=False)
+    for column, (name, by_seed) in enumerate(found.items()):
+        shown = by_seed[min(by_seed)]
+        top, bottom = axes[0, column], axes[1, column]
+        for pool, by_n in shown.values.items():
+            mean = [float(np.mean(by_n[n])) for n in shown.sizes]
+            std = [float(np.std(by_n[n], ddof=1)) for n in shown.sizes]
+            line = top.errorbar(shown.sizes, mean, yerr=std, marker="o", capsize=3,
+                                label=pool)
+            top.axhline(shown.large[pool], ls="--", lw=1, color=line[0].get_color())
+        top.set(xscale="log", ylabel=name, title=f"{name}: n draws vs large n (dashed)")
+        top.legend(fontsize=8)
+        for seed, s in sorted(by_seed.items()):
+            correct = s.correct()
+            bottom.plot(s.sizes, [correct[n] for n in s.sizes], marker="o", label=f"seed {seed}")
+        bottom.axhline(SELECTION_LEVEL, ls=":", color="k", lw=1)
+        bottom.set(xscale="log", ylim=(0, 1.05), xlabel="generated images per draw (n)",
+                   ylabel="draws ranking right")
+        bottom.legend(fontsize=8)
+        for axis in (top, bottom):  # the sizes studied as plain numbers
+            axis.set_xticks(shown.sizes, [str(n) for n in shown.sizes])
+            axis.minorticks_off()
+    if path is not None:
+        fig.savefig(path, dpi=100)
+    return fig
+
+
+def selection_claim(found: dict[str, dict[int, SizeStudy]], cfg: Config) -> Claim:
+    """Report 002's model selection: "the weights with the best FID, computed on 10 images".
+    Measured: the share of draws of 10 images that rank the early and the last checkpoint as
+    their large-n values do (FID on full, its estimator on pooled pixels offline), per
+    training seed; supported if its t-interval over the seeds lies above SELECTION_LEVEL. The
+    `why` adds from what n every seed's ranking is stable (`stable_sizes`). Offline the
+    verdict stays inconclusive (the data's leaning kept): pixels are not Inception's features.
+    `found` empty (the run's first evaluation is its last epoch): inconclusive, nothing to
+    rank."""
+    seeds = training_seeds(cfg)
+    common = {"id": "select_on_10", "seed_report": "002", "profile": cfg.profile,
+              "rule": f"supported if above {SELECTION_LEVEL} over the seeds' t-interval "
+                      "(Inception FID only)"}
+    if not found:
+        return Claim(claim="the weights with the best FID computed on 10 images are the "
+                           "better weights",
+                     measurement="share of draws of 10 generated images ranking two "
+                                 "checkpoints as a large sample does",
+                     verdict=lkclaims.INCONCLUSIVE,
+                     why=f"the run's first evaluation is its last epoch ({cfg.epochs}): one "
+                         "checkpoint, nothing to rank", seeds=len(seeds), seed_ids=seeds,
+                     **common)
+    name = "fid" if "fid" in found else "fd_pixels"
+    by_seed = found[name]
+    n = min(min(s.sizes) for s in by_seed.values())
+    shares = {seed: s.correct()[n] for seed, s in sorted(by_seed.items())}
+    space = "Inception-v3 features" if name == "fid" else "on 8×8 pooled pixels, offline"
+    large = max(s.large_n[p] for s in by_seed.values() for p in s.large_n)
+    claim = lkclaims.against_threshold(
+        mean_interval(list(shares.values())), SELECTION_LEVEL, claimed="above",
+        claim=f"the weights with the best FID computed on {n} images are the better weights",
+        measurement=(f"share of {min(s.repeats for s in by_seed.values())} draws of {n} "
+                     f"generated images whose FID ({space}) ranks the "
+                     f"epoch-{first_evaluation(cfg)} and the last checkpoint as {large:,} "
+                     "images do"),
+        seeds=len(shares), seed_ids=list(shares), **common)
+    stable = stable_sizes({name: by_seed})[name]
+    claim.why += ("; every seed ranks them right in at least "
+                  f"{SELECTION_LEVEL:.0%} of the draws " +
+                  (f"from n = {stable}" if stable is not None else
+                   f"at none of n = {', '.join(map(str, by_seed[min(by_seed)].sizes))}"))
+    if name != "fid" and claim.verdict != lkclaims.INCONCLUSIVE:
+        claim.leaning, claim.verdict = claim.verdict, lkclaims.INCONCLUSIVE
+        claim.why = (f"measured offline on 8×8 pooled pixels, not on the 2,048 Inception "
+                     f"features the report's FID uses (the data lean to "
+                     f"'{claim.leaning}': {claim.why})")
+    return claim
+
+
+def model_selection(runs: dict[int, Run], data: ImageSet, cfg: Config
+                    ) -> tuple[dict[str, dict[int, SizeStudy]], Figure | None]:
+    """The model selection study of the runs (`selection_study`), recorded in the shown run's
+    folder (selection_study.json, .csv, selection.png) and plotted: (found, figure); ({}, None)
+    when the runs' first evaluation is their last epoch (one checkpoint, nothing to rank)."""
+    if EarlyPool(cfg).epoch is None:
+        return {}, None
+    found = selection_study(runs, data, cfg)
+    shown = runs[cfg.seed]
+    record_selection(shown, found)
+    return found, plot_selection(found, shown.dir.figure("selection"))
+
+
+def record_selection(run: Run, found: dict[str, dict[int, SizeStudy]]) -> None:
+    """The study's draws and summary into the run folder (selection_study.json, .csv)."""
+    run.dir.write_table("selection_study", selection_table(found),
+                        studies={name: {str(seed): s.to_dict() for seed, s in by_seed.items()}
+                                 for name, by_seed in found.items()},
+                        stable_n=stable_sizes(found))
+
+
 def summary(run: Run, data: ImageSet, cfg: Config):
     """The chapter's one-row table for the results page."""
     m = run.metrics
@@ -379,10 +624,14 @@ def run(cfg: Config) -> Result:
     check_ready(cfg)
     cfg, data = load_data(cfg)
     generator, discriminator = build_models(cfg, data)
-    trained = train(cfg, data, generator, discriminator, callbacks=(evaluator(cfg, data),))
+    trained = train(cfg, data, generator, discriminator,
+                    callbacks=(evaluator(cfg, data), EarlyPool(cfg)))
     runs = train_replicates(cfg, data, trained)
     result = Result(trained, data, runs=runs)
     if main_process():
         result.figures = figures(trained, data, cfg)
-        result.claims = check_claims(runs, cfg)
+        found, figure = model_selection(runs, data, cfg)
+        if figure is not None:
+            result.figures["selection"] = figure
+        result.claims = check_claims(runs, cfg, [selection_claim(found, cfg)])
     return result
