@@ -281,6 +281,16 @@ def test_ladder_curves_give_the_t_interval_over_seeds():
     half = 4.303 * np.std(values, ddof=1) / np.sqrt(3)  # t(0.975, 2 dof) = 4.30
     assert first["class accuracy"] == pytest.approx(0.10)
     assert (first["low"], first["high"]) == pytest.approx((0.10 - half, 0.10 + half), abs=1e-4)
+    rows = ladder_rows(HAND_MADE)  # D(G(z)) 0.2, 0.3, 0.4 over seeds 0, 1, 2: its own interval
+    for row in rows:
+        row["D(G(z))"] = 0.2 + 0.1 * row["seed"]
+    contest = chapter.ladder_curves(rows, chapter.ladder())[0]
+    half = 4.303 * 0.1 / np.sqrt(3)
+    assert contest["D(G(z))"] == pytest.approx(0.3)
+    assert (contest["D(G(z)) low"], contest["D(G(z)) high"]) == pytest.approx(
+        (0.3 - half, 0.3 + half), abs=1e-4)
+    one = chapter.ladder_curves([r for r in rows if r["seed"] == 0], chapter.ladder())[0]
+    assert one["seeds"] == 1 and np.isnan(one["D(G(z)) low"]) and np.isnan(one["high"])
     fig = chapter.plot_ladder(curves, 0.1)
     assert len(fig.axes[0].get_legend().get_texts()) == 5  # four rungs and chance
 

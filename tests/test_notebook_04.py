@@ -155,8 +155,9 @@ def test_chapter4_smoke_run_writes_accuracy_claims_and_figures(smoke_run):
             assert {"image/png", "text/html"} & set(output["data"]), output["data"]
         assert "PosixPath" not in output.get("data", {}).get("text/plain", "")
     glued = {o.get("metadata", {}).get("scrapbook", {}).get("name") for o in outputs}
-    assert {"ch4_summary", "ch4_claims", "ch4_which_factor", "ch4_which_factor_contest",
-            "ch4_ladder_budget", "ch4_ladder_steps", "ch4_ladder_seeds"} <= glued
+    assert {"ch4_summary", "ch4_claims", "ch4_ladder", "ch4_which_factor",
+            "ch4_which_factor_contest", "ch4_ladder_budget", "ch4_ladder_steps",
+            "ch4_ladder_seeds"} <= glued
     assert "Welch" in shown and "ladder_beta1" not in shown  # the claims table shows claims
     assert sum("image/png" in o.get("data", {}) for o in outputs) >= 11
 

@@ -478,17 +478,19 @@ def values_at(rows: list[dict], rung: str, step: int, key: str = "class accuracy
 
 
 def ladder_curves(rows: list[dict], rungs: list[Rung]) -> list[dict]:
-    """Per rung and step: the class accuracy's mean and 95 % Student-t interval over seeds, and
-    the mean D(G(z)) of the steps before it."""
+    """Per rung and step, over the seeds: the class accuracy's mean and 95 % Student-t interval
+    ("low", "high"), and those of D(G(z)), each seed's mean over the steps before
+    ("D(G(z)) low", "D(G(z)) high"); the intervals are NaN with one seed."""
     steps = sorted({r["step"] for r in rows})
     table_rows = []
     for rung in rungs:
         for step in steps:
             accuracy = mean_interval(values_at(rows, rung.name, step))
+            contest = mean_interval(values_at(rows, rung.name, step, "D(G(z))"))
             table_rows.append({"rung": rung.name, "step": step, "seeds": accuracy.n,
                                "class accuracy": accuracy.mean, "low": accuracy.low,
-                               "high": accuracy.high, "D(G(z))": float(np.mean(
-                                   values_at(rows, rung.name, step, "D(G(z))")))})
+                               "high": accuracy.high, "D(G(z))": contest.mean,
+                               "D(G(z)) low": contest.low, "D(G(z)) high": contest.high})
     return table_rows
 
 
