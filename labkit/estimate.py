@@ -218,7 +218,9 @@ def estimate_theory(cfg: theory.Config, seconds_per_step: float) -> Estimate:
 def estimate_dcgan(cfg: dcgan.Config, inception: int) -> Estimate:
     """Chapter 2: the seed's DCGAN on CelebA's train split (its subset), once per training seed;
     FID on `eval_samples` generated images against `reference_images` real ones after every
-    `eval_every` epochs of the run shown and twice in each further seed's run."""
+    `eval_every` epochs of the run shown and twice in each further seed's run; the model
+    selection study's Inception features (two pools of `selection_pool` images per seed and
+    the reference set, once)."""
     one = one_image_set(cfg.channels)
     generator, discriminator = meta(lambda: dcgan.build_models(cfg, one))
     train = TrainConfig.from_profile(cfg, name=dcgan.NAME)
@@ -228,9 +230,13 @@ def estimate_dcgan(cfg: dcgan.Config, inception: int) -> Estimate:
                                         cfg.image_size)
     scored_runs = evaluations(cfg.epochs, every=cfg.eval_every) + 2 * (cfg.replicates - 1)
     scored = scored_runs * (cfg.eval_samples + (cfg.reference_images or cfg.eval_samples))
+    study = (2 * cfg.selection_pool * cfg.replicates + (cfg.reference_images or cfg.eval_samples)
+             if cfg.metric == "fid" else 0)
+    scored += study
     return Estimate("dcgan", n, n * per_iteration, scored * inception, notes=[
         f"{cfg.replicates} training seeds × {per_run:,} iterations of batch {cfg.batch_size} "
-        f"at {cfg.image_size} px; FID: {scored:,} Inception-v3 images"])
+        f"at {cfg.image_size} px; FID: {scored:,} Inception-v3 images ({study:,} of them for "
+        "the model selection study)"])
 
 
 def estimate_crossdata(cfg: crossdata.Config, inception: int, float64_rate: float) -> Estimate:

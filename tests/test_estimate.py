@@ -200,3 +200,17 @@ def test_the_books_estimate_is_the_one_the_code_computes_now(result):
         assert (now["chapter"], now["iterations"]) == (then["chapter"], then["iterations"])
         assert now["train_flops"] == then["train_flops"]
         assert now["eval_flops"] == then["eval_flops"]
+
+
+def test_chapter_2_counts_the_model_selection_studys_inception_images():
+    """Every evaluation's generated and real images, plus the study's two pools per training
+    seed and its reference set (Inception FID on full; the offline study needs no Inception)."""
+    c = dcgan.Config.resolve("full")
+    evaluated = (c.epochs // c.eval_every + 2 * (c.replicates - 1)) * (
+        c.eval_samples + c.reference_images)
+    study = 2 * c.selection_pool * c.replicates + c.reference_images
+    assert estimate.estimate_dcgan(c, 1).eval_flops == evaluated + study
+    assert f"{study:,} of them for the model selection study" in estimate.estimate_dcgan(
+        c, 1).notes[0]
+    offline = c.replace(metric="swd")
+    assert estimate.estimate_dcgan(offline, 1).eval_flops == evaluated
