@@ -10,6 +10,7 @@ calls the same functions cell by cell; `labkit run CHAPTER` calls `run`.
 | 4 | cgan | 04_cgan_emnist |
 | 5 | srgan | 05_srgan |
 | 6 | ablations | 06_improved_dcgan |
+| 7 | stabilisers | 07_stabilisers |
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from __future__ import annotations
 import importlib
 from types import ModuleType
 
-CHAPTERS = {"theory": 1, "dcgan": 2, "crossdata": 3, "cgan": 4, "srgan": 5, "ablations": 6}
+CHAPTERS = {"theory": 1, "dcgan": 2, "crossdata": 3, "cgan": 4, "srgan": 5, "ablations": 6,
+            "stabilisers": 7}
 
 
 def names() -> list[str]:
