@@ -41,7 +41,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.flop_counter import FlopCounterMode
 
-from .chapters import ablations, cgan, crossdata, dcgan, srgan, theory
+from .chapters import ablations, cgan, crossdata, dcgan, srgan, stabilisers, theory
 from .chapters import names as chapter_names
 from .data import ImageSet
 from .data.registry import REGISTRY
@@ -343,6 +343,61 @@ def estimate_ablations(cfg: ablations.Config, inception: int) -> Estimate:
         f"FID: {scored:,} Inception-v3 images"])
 
 
+def estimate_stabilisers(cfg: stabilisers.Config, inception: int) -> Estimate:
+    """Chapter 7: every grid point × seed. Each method trains for the time the baseline takes
+    for `budget_steps` steps, counted here in FLOPs (a method twice as costly per step trains
+    half the steps; the gradient penalties' second backward pass is not counted); the metric
+    after each of `evals` stages on the EMA's and on G's samples: Inception FID on CIFAR-10
+    against the whole training set (SWD on the offline faces: CPU work, not counted)."""
+    total = train_flops = scored = 0
+    points = stabilisers.grid_points(cfg)
+    for point in points:
+        run = stabilisers.point_config(point, None)
+        per_step = _stabiliser_step_flops(run)
+        base = _stabiliser_step_flops(run.replace(method="baseline"))
+        steps = run.steps or max(run.evals, round(run.budget_steps * base / per_step))
+        total += steps
+        train_flops += steps * per_step
+        if stabilisers.metric_of(run.dataset) == "fid":
+            real = run.real_samples or training_images(run.dataset, "train")
+            scored += run.evals * 2 * (run.eval_samples + real)
+    return Estimate("stabilisers", total, train_flops, scored * inception, notes=[
+        f"{len(points)} runs (grid points × seeds), each the FLOPs of {cfg.budget_steps:,} "
+        f"baseline steps of batch {cfg.batch_size}; FID: {scored:,} Inception-v3 images "
+        "(the real features recomputed at every evaluation)"])
+
+
+_STEP_FLOPS: dict[tuple, int] = {}  # chapter 7's step FLOPs by (method, sizes)
+
+
+def _stabiliser_step_flops(run: stabilisers.Config) -> int:
+    """FLOPs of one of chapter 7's steps: the engine's iteration, plus n_critic − 1 more D
+    steps on fresh fakes (G's forward and D's step each) for WGAN-GP."""
+    key = (run.method, run.dataset, run.image_size, run.nz, run.ngf, run.ndf, run.batch_size)
+    if key not in _STEP_FLOPS:
+        _STEP_FLOPS[key] = _count_stabiliser_step(run)
+    return _STEP_FLOPS[key]
+
+
+def _count_stabiliser_step(run: stabilisers.Config) -> int:
+    channels = stabilisers.channels_of(run.dataset)
+    with torch.device("meta"):
+        generator, discriminator = stabilisers.dcgan(
+            image_size=run.image_size, channels=channels, nz=run.nz, ngf=run.ngf, ndf=run.ndf,
+            norm=stabilisers.METHODS[run.method].get("norm", "batch"))
+    one = gan_iteration_flops(generator, discriminator, run.batch_size, channels,
+                              run.image_size)
+    extra = stabilisers.settings(run).d_steps - 1
+    if not extra:
+        return one
+    real = torch.empty(run.batch_size, channels, run.image_size, run.image_size, device="meta")
+    z = torch.empty(run.batch_size, generator.nz, device="meta")
+    scaler = torch.amp.GradScaler("cpu", enabled=False)
+    d_step = count_flops(lambda: discriminator_step(
+        discriminator, real, generator(z), _NoStep(), scaler, Labels(), contextlib.nullcontext))
+    return one + extra * d_step
+
+
 # --------------------------------------------------------------------------- rates measured here
 
 
@@ -380,7 +435,9 @@ def run_all(utilisation: tuple[float, float] = UTILISATION) -> dict:
         "cgan": lambda: estimate_cgan(cgan.Config.resolve("full")),
         "srgan": lambda: estimate_srgan(srgan.Config.resolve("full")),
         "ablations": lambda: estimate_ablations(ablations.Config.resolve("full"),
-                                                inception)}
+                                                inception),
+        "stabilisers": lambda: estimate_stabilisers(stabilisers.Config.resolve("full"),
+                                                    inception)}
     found = [estimators[name]() for name in chapter_names()]  # a new chapter: a KeyError here
     low, high = utilisation
     return {

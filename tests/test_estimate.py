@@ -11,7 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from labkit import estimate
-from labkit.chapters import ablations, cgan, crossdata, dcgan, srgan, theory
+from labkit.chapters import ablations, cgan, crossdata, dcgan, srgan, stabilisers, theory
 from labkit.chapters import names as chapter_names
 from labkit.data import gaussian_mixture_1d
 from labkit.models import mlp_gan, tiled_upscale
@@ -214,3 +214,22 @@ def test_chapter_2_counts_the_model_selection_studys_inception_images():
         c, 1).notes[0]
     offline = c.replace(metric="swd")
     assert estimate.estimate_dcgan(offline, 1).eval_flops == evaluated
+
+
+def test_chapter_7_gives_each_method_the_baselines_flops_and_counts_fid_on_cifar10():
+    """Chapter 7's runs share one budget: the FLOPs of `budget_steps` baseline steps (a costlier
+    step, fewer steps); FID scores EMA and G on 10,000 samples against CIFAR-10's training set."""
+    c = stabilisers.Config.resolve("full")
+    points = stabilisers.grid_points(c)
+    found = estimate.estimate_stabilisers(c, inception=1)
+    configs = [stabilisers.point_config(p, None) for p in points]
+    wgan = next(r for r in configs if r.method == "wgan_gp")
+    per_step = estimate._stabiliser_step_flops(wgan)
+    base = estimate._stabiliser_step_flops(wgan.replace(method="baseline"))
+    assert 3 < per_step / base < 5  # four extra critic steps, each cheaper than an iteration
+    budget = sum(c.budget_steps * estimate._stabiliser_step_flops(r.replace(method="baseline"))
+                 for r in configs)
+    assert found.train_flops == pytest.approx(budget, rel=0.01)
+    fid_runs = sum(stabilisers.metric_of(r.dataset) == "fid" for r in configs)
+    assert fid_runs == 7 * len(c.seeds)
+    assert found.eval_flops == fid_runs * c.evals * 2 * (c.eval_samples + 50_000)
