@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
@@ -27,15 +28,15 @@ BEFORE = {
              "pretrain_epochs": 10, "gan_epochs": 5, "steps_per_epoch": 0,
              "frozen_steps": 400, "flip": True, "tile": 128, "overlap": 16,
              "log_every": 200, "num_samples": 16, "threads": 0},
-    "cpu": {"dataset": "photos", "split": "train", "eval_sets": ["photos"], "eval_limit": 0,
+    "cpu": {"dataset": "photos", "split": "train", "eval_sets": ["skimage"], "eval_limit": 0,
             "scale": 4, "hr_size": 48, "crops": 2_000, "variant": "paper", "blocks": 4,
             "features": 32, "d_features": 32, "residual": "bicubic", "content": "mse",
             "vgg_weights": "", "batch_size": 16, "lr_pretrain": 1e-3, "lr_gan": 1e-4,
             "beta1": 0.9, "adversarial_weight": 1e-3, "pretrain_epochs": 6,
             "gan_epochs": 1, "steps_per_epoch": 100, "frozen_steps": 40, "flip": True,
             "tile": 128, "overlap": 16, "log_every": 25, "num_samples": 16, "threads": 1},
-    "smoke": {"dataset": "photos", "split": "train", "eval_sets": ["photos"],
-              "eval_limit": 0, "scale": 4, "hr_size": 32, "crops": 128, "variant": "paper",
+    "smoke": {"dataset": "photos", "split": "train", "eval_sets": ["skimage"],
+              "eval_limit": 2, "scale": 4, "hr_size": 32, "crops": 128, "variant": "paper",
               "blocks": 1, "features": 32, "d_features": 16, "residual": "bicubic",
               "content": "mse", "vgg_weights": "", "batch_size": 8, "lr_pretrain": 1e-3,
               "lr_gan": 1e-4, "beta1": 0.9, "adversarial_weight": 1e-3,
@@ -44,6 +45,8 @@ BEFORE = {
               "num_samples": 8, "threads": 1},
 }
 COMMON = {"seed": 0, "out_dir": None, "resume": False, "device": "auto", "data_root": None}
+# Issue 15: every offline photograph not trained on ("skimage"), and training seeds.
+SEEDS = {"full": 3, "cpu": 1, "smoke": 2}
 
 
 # --------------------------------------------------------------------------- configuration
@@ -52,7 +55,8 @@ COMMON = {"seed": 0, "out_dir": None, "resume": False, "device": "auto", "data_r
 @pytest.mark.parametrize("profile", ["smoke", "cpu", "full"])
 def test_profiles_keep_the_values_they_had(profile):
     download = {"download": profile == "full"}  # added with checksummed downloads (issue 13)
-    assert chapter.Config.defaults(profile) == {**COMMON, **download, **BEFORE[profile]}
+    assert chapter.Config.defaults(profile) == {**COMMON, **download, **BEFORE[profile],
+                                                "seeds": SEEDS[profile]}
 
 
 @pytest.mark.parametrize("bad, message", [
@@ -60,6 +64,8 @@ def test_profiles_keep_the_values_they_had(profile):
     ({"variant": "lab"}, r"residual='bicubic': variant='lab'"),
     ({"content": "vgg99"}, r"content='vgg99': allowed values"),
     ({"eval_sets": []}, r"eval_sets=\[\]"),
+    ({"eval_sets": ["skimage", "skimage"]}, r"each set once"),
+    ({"seeds": 0}, r"seeds=0"),
     ({"scale": 3}, r"scale=3: allowed values"),
 ])
 def test_bad_parameters_are_named(bad, message):
@@ -101,14 +107,19 @@ def history(loss_d_half, d_x=0.5, epochs: int = 2) -> dict:
             "loss_d": [2 * v for v in values], "d_x": [d_x] * 10, "d_g_z1": [d_x] * 10}
 
 
-def per_image(differences: dict[str, list[float]], base: list[float] | None = None) -> list[dict]:
-    """Per-image PSNR rows: bicubic at `base` and each method at base + its differences."""
-    base = base or [28.0] * len(next(iter(differences.values())))
-    rows = [{"set": "photos", "image": f"im{i}", "method": chapter.BICUBIC, "psnr": b}
-            for i, b in enumerate(base)]
-    for method, diffs in differences.items():
-        rows += [{"set": "photos", "image": f"im{i}", "method": method, "psnr": b + d}
-                 for i, (b, d) in enumerate(zip(base, diffs))]
+def per_image(differences: dict[str, list[float] | dict[int, list[float]]],
+              base: list[float] | None = None) -> list[dict]:
+    """Per-image PSNR rows: bicubic (no seed) at `base`, each method at base + its differences,
+    given per image (training seed 0) or as {seed: per image}."""
+    by_seed = {m: d if isinstance(d, dict) else {0: d} for m, d in differences.items()}
+    count = len(next(iter(next(iter(by_seed.values())).values())))
+    base = base or [28.0] * count
+    rows = [{"set": "photos", "image": f"im{i}", "method": chapter.BICUBIC, "seed": None,
+             "psnr": b, "ssim": 0.8} for i, b in enumerate(base)]
+    for method, seeds in by_seed.items():
+        rows += [{"set": "photos", "image": f"im{i}", "method": method, "seed": seed,
+                  "psnr": b + d, "ssim": 0.8 + d / 100}
+                 for seed, diffs in seeds.items() for i, (b, d) in enumerate(zip(base, diffs))]
     return rows
 
 
@@ -116,57 +127,182 @@ def by_id(found) -> dict:
     return {c.id: c for c in found}
 
 
+def one(h: dict) -> dict:
+    return {0: h}
+
+
 SMOKE = chapter.Config.resolve("smoke")
 GOOD_SR = per_image({chapter.SRRESNET: [0.70, 0.72, 0.71, 0.69, 0.70],
                      chapter.SRGAN: [0.40, 0.41, 0.43, 0.39, 0.40]})
+T2 = 4.302653  # Student-t, 95 %, 2 degrees of freedom (3 seeds)
 
 
 def test_a_frozen_discriminator_at_ln2_leans_to_the_report_but_one_seed_decides_nothing():
-    found = by_id(chapter.claims(SMOKE, GOOD_SR, history(0.60), history(LN2 + 2e-5)))
+    found = by_id(chapter.claims(SMOKE, GOOD_SR, one(history(0.60)),
+                                 one(history(LN2 + 2e-5))))
     plateau = found["d_loss_ln2"]
     assert plateau.verdict == INCONCLUSIVE and plateau.leaning == SUPPORTED
-    assert plateau.seeds == 1 and plateau.seed_report == "003" and not plateau.deterministic
+    assert plateau.seeds == 1 and plateau.seed_ids == [0] and not plateau.deterministic
     assert "stayed within 2e-05 of ln 2" in plateau.why
-    moved = by_id(chapter.claims(SMOKE, GOOD_SR, history(0.60), history([LN2] * 9 + [0.68])))
-    assert moved["d_loss_ln2"].leaning == REFUTED and "moved 0.013 away" in moved[
+    moved = by_id(chapter.claims(SMOKE, GOOD_SR, one(history(0.60)),
+                                 one(history([LN2] * 9 + [0.68]))))
+    assert moved["d_loss_ln2"].leaning == REFUTED and "moved up to 0.013 away" in moved[
         "d_loss_ln2"].why
 
 
+def test_three_frozen_discriminators_at_ln2_support_the_report():
+    frozen = {s: history(LN2 + d) for s, d in ((0, 1e-5), (1, 2e-5), (2, 3e-5))}
+    trained = {s: history(0.60) for s in frozen}
+    found = by_id(chapter.claims(SMOKE, per_image({m: {s: [0.5, 0.5] for s in frozen}
+                                                   for m in chapter.TRAINED}),
+                                 trained, frozen))
+    plateau = found["d_loss_ln2"]
+    assert plateau.verdict == SUPPORTED and plateau.seed_ids == [0, 1, 2]
+    assert plateau.value == pytest.approx(2e-5)
+    assert plateau.high == pytest.approx(2e-5 + T2 * 1e-5 / math.sqrt(3), rel=1e-4)
+    assert found["d_cannot_tell"].verdict == REFUTED and found["d_cannot_tell"].seeds == 3
+    with pytest.raises(ValueError, match="same training seeds"):
+        chapter.claims(SMOKE, GOOD_SR, trained, one(history(LN2)))
+
+
 def test_a_discriminator_that_learns_leaves_ln2_against_the_head_start_reading():
-    left = by_id(chapter.claims(SMOKE, GOOD_SR, history([0.69] * 5 + [0.60] * 5), history(LN2)))
+    left = by_id(chapter.claims(SMOKE, GOOD_SR, one(history([0.69] * 5 + [0.60] * 5)),
+                                one(history(LN2))))
     reading = left["d_cannot_tell"]
     assert reading.leaning == REFUTED and reading.value == pytest.approx(0.60)  # last epoch
     assert "fell to 0.6000" in reading.why and "content loss mse" in reading.measurement
-    stayed = by_id(chapter.claims(SMOKE, GOOD_SR, history(LN2 - 0.005), history(LN2)))
+    stayed = by_id(chapter.claims(SMOKE, GOOD_SR, one(history(LN2 - 0.005)), one(history(LN2))))
     assert stayed["d_cannot_tell"].leaning == SUPPORTED
     assert "could not tell" in stayed["d_cannot_tell"].why
 
 
 def test_psnr_claims_pair_the_images_and_follow_the_papers_ordering():
-    found = by_id(chapter.claims(SMOKE, GOOD_SR, history(0.6), history(LN2)))
+    found = by_id(chapter.claims(SMOKE, GOOD_SR, one(history(0.6)), one(history(LN2))))
     assert found["srresnet_above_bicubic"].leaning == SUPPORTED
     assert found["clearer_than_input"].leaning == SUPPORTED
     assert found["srgan_below_srresnet"].leaning == SUPPORTED  # 0.3 dB below SRResNet
     assert found["srresnet_above_bicubic"].value == pytest.approx(0.704)
-    assert all(c.verdict == INCONCLUSIVE and c.seeds == 1 for c in found.values())
-    # Images of very different difficulty, every one improved by about 0.5 dB: the paired
-    # differences lie above 0, though the unpaired means' intervals overlap widely.
-    varied = per_image({chapter.SRRESNET: [0.5, 0.52, 0.48, 0.51], chapter.SRGAN: [0.6] * 4},
+    assert all(c.verdict == INCONCLUSIVE and c.seeds == 1 and c.seed_ids == [0]
+               for c in found.values())
+    # Images of very different difficulty, every one improved by about 0.5 dB, on 3 seeds:
+    # the paired differences lie above 0, though the unpaired means' spread is wide.
+    varied = per_image({chapter.SRRESNET: {s: [0.5, 0.52, 0.48, 0.51] for s in (4, 5, 6)},
+                        chapter.SRGAN: {s: [0.6 + s / 100] * 4 for s in (4, 5, 6)}},
                        base=[22.0, 35.0, 27.0, 31.0])
-    paired = by_id(chapter.claims(SMOKE, varied, history(0.6), history(LN2)))
-    assert paired["srresnet_above_bicubic"].leaning == SUPPORTED
-    assert paired["srgan_below_srresnet"].leaning == REFUTED  # SRGAN above SRResNet here
-    mixed = per_image({chapter.SRRESNET: [1.0, -0.9, 0.2], chapter.SRGAN: [0.1, 0.1, 0.1]})
-    unclear = by_id(chapter.claims(SMOKE, mixed, history(0.6), history(LN2)))
-    assert unclear["srresnet_above_bicubic"].leaning is None  # the interval straddles 0
+    three = {s: history(0.6) for s in (4, 5, 6)}
+    paired = by_id(chapter.claims(SMOKE, varied, three, {s: history(LN2) for s in three}))
+    assert paired["srresnet_above_bicubic"].verdict == SUPPORTED
+    assert paired["srresnet_above_bicubic"].seed_ids == [4, 5, 6]
+    assert paired["srgan_below_srresnet"].verdict == REFUTED  # SRGAN above SRResNet here
+
+
+def test_the_psnr_interval_is_student_t_over_the_seeds_means_over_the_images():
+    # Seed means of the per-image differences: 0.6, 0.4, 0.5 -> mean 0.5, sd 0.1. Over the
+    # six (seed, image) values the interval would be narrower; over the images wider.
+    diffs = {0: [0.5, 0.7], 1: [0.3, 0.5], 2: [0.6, 0.4]}
+    rows = per_image({chapter.SRRESNET: diffs, chapter.SRGAN: diffs}, base=[25.0, 31.0])
+    three = {s: history(0.6) for s in diffs}
+    found = by_id(chapter.claims(SMOKE, rows, three, {s: history(LN2) for s in diffs}))
+    claim = found["srresnet_above_bicubic"]
+    half = T2 * 0.1 / math.sqrt(3)
+    assert claim.value == pytest.approx(0.5) and claim.seeds == 3
+    assert (claim.low, claim.high) == (pytest.approx(0.5 - half), pytest.approx(0.5 + half))
+    assert claim.verdict == SUPPORTED and "seed 1: 0.4" in claim.why
+    # SRGAN against SRResNet pairs seed with seed: identical per seed -> exactly 0
+    assert found["srgan_below_srresnet"].value == pytest.approx(0.0)
+    # Seeds that disagree: the interval straddles 0, whatever each seed's images say.
+    mixed = per_image({chapter.SRRESNET: {0: [1.0, 1.0], 1: [-0.9, -0.9], 2: [0.2, 0.2]},
+                       chapter.SRGAN: {s: [0.1, 0.1] for s in (0, 1, 2)}})
+    unclear = by_id(chapter.claims(SMOKE, mixed, three, {s: history(LN2) for s in diffs}))
+    assert unclear["srresnet_above_bicubic"].verdict == INCONCLUSIVE
+    assert unclear["srresnet_above_bicubic"].leaning is None
     assert "straddles 0" in unclear["srresnet_above_bicubic"].why
+
+
+def test_the_table_keeps_the_spread_over_images_apart_from_the_spread_over_seeds():
+    diffs = {0: [0.5, 0.7], 1: [0.3, 0.5], 2: [0.6, 0.4]}
+    rows = {r["method"]: r for r in chapter.summary_rows(
+        per_image({chapter.SRRESNET: diffs}, base=[25.0, 31.0]))}
+    bicubic, srresnet = rows[chapter.BICUBIC], rows[chapter.SRRESNET]
+    assert bicubic["seeds"] == 0 and bicubic["psnr_seeds_low"] != bicubic["psnr_seeds_low"]  # NaN
+    assert srresnet["images"] == 2 and srresnet["seeds"] == 3
+    assert srresnet["psnr"] == pytest.approx(28.5)
+    # over the seeds: the seeds' means 28.6, 28.4, 28.5
+    half = T2 * 0.1 / math.sqrt(3)
+    assert srresnet["psnr_seeds_low"] == pytest.approx(28.5 - half)
+    # over the images: each image's mean over the seeds, 25.4667 and 31.5333 (t with 1 dof)
+    images = [25.0 + 1.4 / 3, 31.0 + 1.6 / 3]
+    half = 12.7062 * abs(images[1] - images[0]) / math.sqrt(2) / math.sqrt(2)
+    assert srresnet["psnr_images_high"] == pytest.approx(np.mean(images) + half, rel=1e-4)
+    assert (srresnet["psnr_min"], srresnet["psnr_max"]) == (pytest.approx(images[0]),
+                                                            pytest.approx(images[1]))
+    differences = chapter.difference_rows(per_image({chapter.SRRESNET: diffs,
+                                                     chapter.SRGAN: diffs}))
+    srresnet = [r for r in differences if r["method"] == chapter.SRRESNET]
+    assert [r["seed"] for r in srresnet] == [0, 1, 2, "all"]
+    assert [r["interval over"] for r in srresnet] == ["images"] * 3 + ["seeds"]
+    assert srresnet[1]["psnr_difference"] == pytest.approx(0.4)
+    assert srresnet[3]["psnr_low"] == pytest.approx(0.5 - T2 * 0.1 / math.sqrt(3))
+
+
+# --------------------------------------------------------------------------- evaluation set
+
+
+def test_the_offline_evaluation_set_is_every_photograph_training_does_not_use():
+    from skimage import data
+
+    from labkit.data.offline import PHOTOS, photo_files
+
+    folder = Path(data.__file__).parent
+    training = {f.name for f in photo_files("train")}
+    assert training == {PHOTOS[n] for n in PHOTOS if n not in ("chelsea", "coffee")}
+    listed = {f.stem for f in folder.iterdir() if f.suffix in (".png", ".jpg")
+              and f.name not in training and f.name not in chapter.NOT_PHOTOGRAPHS}
+    evaluation = chapter.load_evaluation(chapter.Config.resolve("cpu"))
+    assert list(evaluation) == ["skimage"]
+    assert set(evaluation["skimage"]) == listed and {"chelsea", "coffee", "camera"} <= listed
+    assert not {Path(name).stem for name in training} & set(evaluation["skimage"])
+    for image in evaluation["skimage"].values():
+        assert image.dtype == torch.uint8 and image.shape[0] == 3
+        assert image.shape[1] % 4 == 0 and image.shape[2] % 4 == 0  # modcropped
+    # the held-out colour photographs first: smoke's eval_limit 2 scores the two it scored before
+    assert list(chapter.load_evaluation(SMOKE)["skimage"]) == ["chelsea", "coffee"]
+
+
+def test_an_evaluation_image_that_training_uses_stops_the_chapter(monkeypatch):
+    from labkit.data import load_images
+
+    training = load_images("photos", split="train")
+    same = {"renamed": training["rocket"].clone(), "fine": torch.zeros(3, 8, 8, dtype=torch.uint8)}
+    with pytest.raises(ValueError, match=r"skimage/renamed \(= training image 'rocket'\)"):
+        chapter.assert_disjoint(training, {"skimage": same}, 4)
+    with pytest.raises(ValueError, match="skimage/astronaut"):  # by name
+        chapter.assert_disjoint(training, {"skimage": {"astronaut": same["fine"]}}, 4)
+    chapter.assert_disjoint(training, {"skimage": {"fine": same["fine"]}}, 4)
+    # the loading path checks it: a training photograph slipped into the evaluation files
+    files = chapter.offline_evaluation_files()
+    leaked = {**files, "astronaut": files["chelsea"].parent / "astronaut.png"}
+    monkeypatch.setattr(chapter, "offline_evaluation_files", lambda: leaked)
+    with pytest.raises(ValueError, match="evaluation images that training uses"):
+        chapter.load_evaluation(chapter.Config.resolve("cpu"))
+
+
+def test_seeds_name_their_child_runs_and_their_training_settings():
+    cfg = chapter.Config.resolve("smoke", seed=3, seeds=3)
+    assert chapter.seed_ids(cfg) == [3, 4, 5]
+    assert [chapter.stage_name(cfg, "srgan", s) for s in (3, 4)] == ["srgan", "srgan-seed4"]
+    assert chapter.stage_config(cfg, "srresnet", 5).seed == 5
+    assert chapter.stage_config(cfg, "srresnet").seed == 3
+    (_, d3), (_, d4) = chapter.build_models(cfg, 3), chapter.build_models(cfg, 4)
+    assert not all(torch.equal(a, b) for a, b in zip(d3.state_dict().values(),
+                                                     d4.state_dict().values()))
 
 
 def scores(srresnet: float, srgan: float, torch_bicubic: float = 0.1) -> chapter.Scores:
     rows = [{"set": "photos", "images": 2, "method": m, "psnr": 28.0 + d, "ssim": 0.8 + d / 100}
             for m, d in ((chapter.BICUBIC, 0.0), (chapter.TORCH_BICUBIC, torch_bicubic),
                          (chapter.SRRESNET, srresnet), (chapter.SRGAN, srgan))]
-    return chapter.Scores(rows, [], {}, "photos", "im0")
+    return chapter.Scores(rows, [], {}, "photos", "im0")  # comparisons read the means only
 
 
 def test_comparisons_choose_their_words_by_the_numbers():
@@ -280,11 +416,26 @@ def test_labkit_run_srgan_writes_the_chapter_folder_and_resumes_it(tmp_path, mon
     claims = json.loads((folder / "claims.json").read_text())
     assert [c["id"] for c in claims] == ["d_loss_ln2", "d_cannot_tell", "clearer_than_input",
                                          "srresnet_above_bicubic", "srgan_below_srresnet"]
-    assert all(c["verdict"] == "inconclusive" and c["seeds"] == 1 for c in claims)
+    assert all(c["verdict"] == "inconclusive" and c["seeds"] == 2 and c["seed_ids"] == [0, 1]
+               for c in claims)
+    for stage in chapter.STAGES:  # the second training seed's runs
+        assert json.loads((folder / f"{stage}-seed1" / "config.json").read_text())["seed"] == 1
     out = capsys.readouterr().out
-    assert f"run folder: {folder}" in out and "claim d_loss_ln2: inconclusive (1 seed(s))" in out
+    assert f"run folder: {folder}" in out and "claim d_loss_ln2: inconclusive (2 seed(s))" in out
 
     main(args + ["-p", "resume=true"])  # continues the same folder; every stage is done
     assert list((tmp_path / "runs").iterdir()) == [folder]
-    assert capsys.readouterr().out.count("already holds 1 epochs; nothing to train") == 3
+    assert capsys.readouterr().out.count("already holds 1 epochs; nothing to train") == 6
     assert json.loads((folder / "claims.json").read_text()) == claims
+
+
+def test_the_figures_show_the_largest_colour_image():
+    grey = torch.randint(0, 256, (1, 64, 64), dtype=torch.uint8).expand(3, 64, 64).clone()
+    colour = torch.randint(0, 256, (3, 32, 48), dtype=torch.uint8)
+    found = chapter.evaluate(SMOKE, {"skimage": {"grey": grey, "colour": colour}},
+                             {chapter.BICUBIC: None})
+    assert (found.shown_set, found.shown_image) == ("skimage", "colour")
+    assert found.shown["HR"] is colour and found.seeds == []
+    only_grey = chapter.evaluate(SMOKE, {"skimage": {"small": grey[:, :32, :32], "big": grey}},
+                                 {chapter.BICUBIC: None})
+    assert only_grey.shown_image == "big"

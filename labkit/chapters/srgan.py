@@ -8,10 +8,18 @@ that never learns: the lab report's loop). Every model is then scored as the pap
 PSNR and SSIM on the luma channel, `scale` pixels shaved, whole held-out images, against
 MATLAB's bicubic. Seed report 003 (its SRGAN part) saw its discriminator loss sit at ln 2 and
 judged its images by eye; `claims` checks its readings and the paper's ordering.
+
+Two spreads are kept apart. Offline, the evaluation set is every photograph scikit-image ships
+that the training crops do not come from (`offline_evaluation_files`; `assert_disjoint` checks
+the two sets share no image): the spread over those images is evaluation sampling, shown in the
+scores table. `seeds` trains the three stages again from other seeds (child folders
+`srresnet-seed1`, ...): the claims' intervals are Student-t over those training seeds, of each
+seed's mean over the images, as the course's rule (3 seeds for a verdict) asks.
 """
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -31,13 +39,16 @@ from .. import viz
 from ..book import table
 from ..claims import Claim
 from ..data import ImageSet, bicubic_downscale, imresize, load, load_images, modcrop
+from ..data.decode import open_image
+from ..data.offline import photo_files
+from ..data.transforms import to_chw
 from ..metrics import psnr, ssim
 from ..models import FrozenDiscriminator, PerceptualLoss, count_parameters, srgan, tiled_upscale
 from ..models.srgan import LAB_D_BLOCKS, dense_parameters
 from ..models.vgg import LAYERS, vgg19_weights_path
 from ..pixels import hwc_uint8, to_signed
 from ..profiles import ChapterConfig, knob
-from ..stats import mean_interval
+from ..stats import Interval, mean_interval
 from ..train import Run, RunDir, SuperResolution, TrainConfig, distributed, pick_device, train_gan
 from .common import main_process, obtain
 
@@ -57,6 +68,18 @@ SRRESNET, SRGAN = "SRResNet (MSE)", "SRGAN"
 METHOD_KEYS = {BICUBIC: "bicubic", TORCH_BICUBIC: "torch_bicubic", SRRESNET: "srresnet",
                SRGAN: "srgan"}  # the methods' names in metrics.json
 STAGES = ("srresnet", "srgan", "frozen-d")  # the child runs of the chapter folder
+TRAINED = (SRRESNET, SRGAN)  # the methods whose scores depend on a training seed
+
+# The offline evaluation set "skimage": every photograph in scikit-image's data folder that the
+# training crops (labkit.data.offline, split "train") do not come from. Left out, as not
+# photographs: synthetic images and drawings.
+OFFLINE_SET = "skimage"
+NOT_PHOTOGRAPHS = {
+    "chessboard_GRAY.png": "synthetic chessboard", "chessboard_RGB.png": "synthetic chessboard",
+    "color.png": "synthetic colour wheel", "logo.png": "drawn logo",
+    "phantom.png": "synthetic Shepp-Logan phantom", "horse.png": "binary silhouette",
+}
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg")
 
 
 @dataclass
@@ -70,10 +93,14 @@ class Config(ChapterConfig):
     split: str = knob("train", doc="the training split")
     download: bool = knob(smoke=False, cpu=False, full=True,
                           doc="fetch missing data (checksummed) before falling back")
-    eval_sets: list[str] = knob(smoke=["photos"], cpu=["photos"],
-                                full=["set5", "set14", "div2k"], offline=["photos"],
-                                doc="evaluation sets (labkit.data.load_images names or folders)")
-    eval_limit: int = knob(0, low=0, doc="the first N images of each evaluation set, 0 for all")
+    eval_sets: list[str] = knob(smoke=[OFFLINE_SET], cpu=[OFFLINE_SET],
+                                full=["set5", "set14", "div2k"], offline=[OFFLINE_SET],
+                                doc='evaluation sets: "skimage" (every offline photograph not '
+                                    'trained on), labkit.data.load_images names or folders')
+    eval_limit: int = knob(smoke=2, cpu=0, full=0, low=0,
+                           doc="the first N images of each evaluation set, 0 for all")
+    seeds: int = knob(smoke=2, cpu=1, full=3, low=1,
+                      doc="training seeds: the three stages trained from each (3 for a verdict)")
     scale: int = knob(4, choices=(2, 4, 8), doc="upscaling factor (4 in the paper)")
     hr_size: int = knob(smoke=32, cpu=48, full=96, low=8,
                         doc="side of the HR training crops (96 in the paper)")
@@ -132,14 +159,27 @@ class Config(ChapterConfig):
                              "Tanh and allows only residual='none'")
         if not self.eval_sets:
             raise ValueError("parameter eval_sets=[]: name at least one evaluation set")
+        if len(set(self.eval_sets)) < len(self.eval_sets):
+            raise ValueError(f"parameter eval_sets={self.eval_sets}: each set once")
 
 
 # --------------------------------------------------------------------------- set-up
 
 
-def stage_config(cfg: Config, stage: str) -> TrainConfig:
+def seed_ids(cfg: Config) -> list[int]:
+    """The training seeds: `seed`, `seed` + 1, ... (`seeds` of them)."""
+    return [cfg.seed + i for i in range(cfg.seeds)]
+
+
+def stage_name(cfg: Config, stage: str, seed: int | None = None) -> str:
+    """The child folder of one stage: its name for the first seed, "<stage>-seed<k>" else."""
+    return stage if seed is None or seed == cfg.seed else f"{stage}-seed{seed}"
+
+
+def stage_config(cfg: Config, stage: str, seed: int | None = None) -> TrainConfig:
     """The training settings of one stage: "srresnet" (lr_pretrain, pretrain_epochs), "srgan"
-    (lr_gan for G and D, gan_epochs) or "frozen-d" (as srgan, one epoch of frozen_steps)."""
+    (lr_gan for G and D, gan_epochs) or "frozen-d" (as srgan, one epoch of frozen_steps), from
+    training seed `seed` (default: `cfg.seed`)."""
     steps = cfg.steps_per_epoch or None  # 0: one pass over the crops per epoch
     stages = {
         "srresnet": {"epochs": cfg.pretrain_epochs, "lr_g": cfg.lr_pretrain},
@@ -148,8 +188,10 @@ def stage_config(cfg: Config, stage: str) -> TrainConfig:
                      "log_every": max(1, cfg.frozen_steps // 4)},
     }
     steps = cfg.frozen_steps if stage == "frozen-d" else steps
-    return TrainConfig.from_profile(cfg, name=stage, max_steps_per_epoch=steps,
-                                    resume=bool(cfg.resume), **stages[stage])
+    seed = cfg.seed if seed is None else seed
+    return TrainConfig.from_profile(cfg, name=stage_name(cfg, stage, seed),
+                                    max_steps_per_epoch=steps, resume=bool(cfg.resume),
+                                    seed=seed, **stages[stage])
 
 
 def check_ready(cfg: Config) -> None:
@@ -202,14 +244,63 @@ def load_crops(cfg: Config) -> ImageSet:
 
 def load_evaluation(cfg: Config) -> dict[str, dict[str, torch.Tensor]]:
     """{set: {image: uint8 HR image}} of every evaluation set, whole images trimmed so that
-    their sides divide by the scale."""
+    their sides divide by the scale; checked disjoint from the training images
+    (`assert_disjoint`) when those are the offline photographs."""
     evaluation = {}
     for name in cfg.eval_sets:
-        split = {"div2k": "valid", "photos": "test"}.get(name, "test")
-        images = load_images(name, split=split, root=cfg.data_root,
-                             limit=cfg.eval_limit or None, download=cfg.download)
+        if name == OFFLINE_SET:
+            images = load_offline_evaluation(cfg.eval_limit or None)
+        else:
+            split = {"div2k": "valid", "photos": "test"}.get(name, "test")
+            images = load_images(name, split=split, root=cfg.data_root,
+                                 limit=cfg.eval_limit or None, download=cfg.download)
         evaluation[name] = {key: modcrop(image, cfg.scale) for key, image in images.items()}
+    if cfg.dataset == "photos":
+        assert_disjoint(load_images("photos", split=cfg.split), evaluation, cfg.scale)
     return evaluation
+
+
+def offline_evaluation_files() -> dict[str, Path]:
+    """{name: file} of the offline evaluation set: every photograph in scikit-image's data
+    folder but those the training crops come from (split "train") and `NOT_PHOTOGRAPHS`; the
+    held-out colour photographs (split "test") first, then the others by name (so that
+    `eval_limit`=2 scores the two colour ones)."""
+    training = {f.name for f in photo_files("train")}
+    held_out = photo_files("test")
+    if not held_out:
+        raise FileNotFoundError("scikit-image's photographs are missing: no offline evaluation "
+                                "set (reinstall scikit-image)")
+    others = sorted(f for f in held_out[0].parent.iterdir() if f.suffix.lower() in IMAGE_SUFFIXES)
+    files = held_out + [f for f in others if f not in held_out]
+    return {f.stem: f for f in files if f.name not in training and f.name not in NOT_PHOTOGRAPHS}
+
+
+def load_offline_evaluation(limit: int | None = None) -> dict[str, torch.Tensor]:
+    """{name: uint8 3×H×W image} of the offline evaluation set (grey photographs get three
+    equal channels; the metrics use luma, which is then the grey level), the first `limit`."""
+    files = list(offline_evaluation_files().items())[:limit]
+    return {name: torch.from_numpy(to_chw(open_image(path, "RGB")).copy())
+            for name, path in files}
+
+
+def _fingerprint(image: torch.Tensor) -> str:
+    """A hash of an image's pixels (uint8, C×H×W) and shape."""
+    return hashlib.sha1(str(tuple(image.shape)).encode() +
+                        image.contiguous().numpy().tobytes()).hexdigest()
+
+
+def assert_disjoint(training: Mapping[str, torch.Tensor],
+                    evaluation: Mapping[str, Mapping[str, torch.Tensor]], scale: int) -> None:
+    """Raise ValueError when an evaluation image is a training image: the same name, or the
+    same pixels (both compared after the same `modcrop`)."""
+    pixels = {_fingerprint(modcrop(image, scale)): name for name, image in training.items()}
+    leaked = [f"{set_name}/{key} (= training image "
+              f"{key if key in training else pixels[_fingerprint(modcrop(image, scale))]!r})"
+              for set_name, images in evaluation.items() for key, image in images.items()
+              if key in training or _fingerprint(modcrop(image, scale)) in pixels]
+    if leaked:
+        raise ValueError(f"evaluation images that training uses: {', '.join(leaked)}; the "
+                         "scores must come from images the models never saw")
 
 
 def describe_evaluation(evaluation: Mapping[str, Mapping[str, torch.Tensor]]) -> list[str]:
@@ -219,6 +310,9 @@ def describe_evaluation(evaluation: Mapping[str, Mapping[str, torch.Tensor]]) ->
         sizes = ", ".join(f"{k} {v.shape[2]}x{v.shape[1]}" for k, v in list(images.items())[:4])
         more = ", ..." if len(images) > 4 else ""
         lines.append(f"evaluation set {name!r}: {len(images)} whole images ({sizes}{more})")
+        if name == OFFLINE_SET:
+            lines.append(f"   {', '.join(images)}: every scikit-image photograph the training "
+                         "crops do not come from (checked: no image in both)")
     return lines
 
 
@@ -239,10 +333,10 @@ def show_crops(crops: ImageSet, cfg: Config, n: int = 8) -> Figure:
 # --------------------------------------------------------------------------- networks
 
 
-def build_models(cfg: Config) -> tuple[nn.Module, nn.Module]:
-    """A fresh (generator, discriminator) pair of this configuration, initialised from the seed
-    (so every stage's discriminator starts from the same weights)."""
-    torch.manual_seed(cfg.seed)
+def build_models(cfg: Config, seed: int | None = None) -> tuple[nn.Module, nn.Module]:
+    """A fresh (generator, discriminator) pair of this configuration, initialised from `seed`
+    (default `cfg.seed`; so every stage of one seed starts from the same discriminator)."""
+    torch.manual_seed(cfg.seed if seed is None else seed)
     return srgan(cfg.scale, variant=cfg.variant, blocks=cfg.blocks, features=cfg.features,
                  d_features=cfg.d_features, image_size=cfg.hr_size, residual=cfg.residual)
 
@@ -297,48 +391,70 @@ def content_note(cfg: Config) -> str:
 
 def train_stage(cfg: Config, stage: str, generator: nn.Module, discriminator: nn.Module,
                 crops: ImageSet, chapter_dir: RunDir, task: SuperResolution,
-                callbacks: Sequence = ()) -> Run:
-    """Train one stage with the course's engine into the chapter folder's child `stage`
-    (resumed from its own checkpoint with `resume`)."""
-    return train_gan(generator, discriminator, crops, stage_config(cfg, stage), task=task,
-                     callbacks=tuple(callbacks), run_dir=chapter_dir.child(stage),
-                     record={"chapter": NAME, "stage": stage, "parameters": cfg.to_dict()})
+                callbacks: Sequence = (), seed: int | None = None) -> Run:
+    """Train one stage from training seed `seed` with the course's engine into the chapter
+    folder's child `stage_name(...)` (resumed from its own checkpoint with `resume`)."""
+    seed = cfg.seed if seed is None else seed
+    return train_gan(generator, discriminator, crops, stage_config(cfg, stage, seed), task=task,
+                     callbacks=tuple(callbacks),
+                     run_dir=chapter_dir.child(stage_name(cfg, stage, seed)),
+                     record={"chapter": NAME, "stage": stage, "seed": seed,
+                             "parameters": cfg.to_dict()})
 
 
 def pretrain(cfg: Config, crops: ImageSet, chapter_dir: RunDir, generator: nn.Module,
-             discriminator: nn.Module, callbacks: Sequence = ()) -> Run:
+             discriminator: nn.Module, callbacks: Sequence = (), seed: int | None = None) -> Run:
     """Stage 1, SRResNet: the generator alone on the pixel MSE. With adversarial weight 0 the
     engine neither trains nor consults the discriminator."""
     task = SuperResolution(downscaler(cfg), F.mse_loss, adversarial_weight=0.0)
     return train_stage(cfg, "srresnet", generator, discriminator, crops, chapter_dir, task,
-                       callbacks)
+                       callbacks, seed)
 
 
-def from_srresnet(cfg: Config, srresnet: Run) -> tuple[nn.Module, nn.Module]:
+def from_srresnet(cfg: Config, srresnet: Run,
+                  seed: int | None = None) -> tuple[nn.Module, nn.Module]:
     """A generator holding the trained SRResNet's weights, and a fresh discriminator."""
-    generator, discriminator = build_models(cfg)
+    generator, discriminator = build_models(cfg, seed)
     generator.load_state_dict(srresnet.generator.state_dict())
     return generator, discriminator
 
 
 def train_srgan(cfg: Config, crops: ImageSet, chapter_dir: RunDir, srresnet: Run,
-                content: Callable, callbacks: Sequence = ()) -> Run:
+                content: Callable, callbacks: Sequence = (), seed: int | None = None) -> Run:
     """Stage 2, SRGAN: from the SRResNet weights, one D update then one G update on content +
     `adversarial_weight` × the non-saturating adversarial loss, per iteration."""
-    generator, discriminator = from_srresnet(cfg, srresnet)
+    generator, discriminator = from_srresnet(cfg, srresnet, seed)
     task = SuperResolution(downscaler(cfg), content, adversarial_weight=cfg.adversarial_weight)
     return train_stage(cfg, "srgan", generator, discriminator, crops, chapter_dir, task,
-                       callbacks)
+                       callbacks, seed)
 
 
 def train_frozen(cfg: Config, crops: ImageSet, chapter_dir: RunDir, srresnet: Run,
-                 content: Callable) -> Run:
+                 content: Callable, seed: int | None = None) -> Run:
     """The lab's loop: stage 2 again, `frozen_steps` iterations, with the same discriminator
     wrapped in `FrozenDiscriminator` (weights never updated, BatchNorm in inference mode)."""
-    generator, discriminator = from_srresnet(cfg, srresnet)
+    generator, discriminator = from_srresnet(cfg, srresnet, seed)
     task = SuperResolution(downscaler(cfg), content, adversarial_weight=cfg.adversarial_weight)
     return train_stage(cfg, "frozen-d", generator, FrozenDiscriminator(discriminator), crops,
-                       chapter_dir, task)
+                       chapter_dir, task, seed=seed)
+
+
+def train_seed(cfg: Config, crops: ImageSet, chapter_dir: RunDir, content: Callable,
+               seed: int) -> dict[str, Run]:
+    """The three stages from one training seed: {"srresnet", "srgan", "frozen-d": Run}."""
+    generator, discriminator = build_models(cfg, seed)
+    srresnet = pretrain(cfg, crops, chapter_dir, generator, discriminator, seed=seed)
+    return {"srresnet": srresnet,
+            "srgan": train_srgan(cfg, crops, chapter_dir, srresnet, content, seed=seed),
+            "frozen-d": train_frozen(cfg, crops, chapter_dir, srresnet, content, seed)}
+
+
+def train_more_seeds(cfg: Config, crops: ImageSet, chapter_dir: RunDir,
+                     content: Callable) -> dict[int, dict[str, Run]]:
+    """The three stages again from every training seed after the first (none when
+    `seeds` is 1): {seed: {stage: Run}}, one line per stage printed by the engine."""
+    return {seed: train_seed(cfg, crops, chapter_dir, content, seed)
+            for seed in seed_ids(cfg)[1:]}
 
 
 # --------------------------------------------------------------------------- the ln 2 plateau
@@ -394,14 +510,16 @@ def stall_report(stats: Mapping[str, float]) -> list[str]:
 
 @dataclass
 class Scores:
-    """The paper's table: mean PSNR / SSIM per set and method (`rows`), every image's scores
-    (`per_image`), and the outputs for the image shown in the figures (`shown`)."""
+    """The paper's table: mean PSNR / SSIM per set and method with their spreads (`rows`),
+    every image's scores per training seed (`per_image`; seed None for bicubic, which no seed
+    changes), and the first seed's outputs for the image shown in the figures (`shown`)."""
 
     rows: list[dict]
     per_image: list[dict]
     shown: dict[str, torch.Tensor]  # "LR", "HR" and each method's output
     shown_set: str
     shown_image: str
+    shown_seed: int | None = None
 
     def row(self, set_name: str, method: str) -> dict:
         """The mean scores of one method on one set."""
@@ -412,14 +530,21 @@ class Scores:
         """The evaluation sets, in order."""
         return list(dict.fromkeys(r["set"] for r in self.rows))
 
+    @property
+    def seeds(self) -> list[int]:
+        """The training seeds scored, in order."""
+        return list(dict.fromkeys(r["seed"] for r in self.per_image if r["seed"] is not None))
 
-def methods(cfg: Config, srresnet: Run, srgan_run: Run) -> dict[str, nn.Module | str | None]:
+
+def methods(cfg: Config, runs: Mapping[int, Mapping[str, Run]]) -> dict[str, object]:
     """What is scored: MATLAB bicubic (None), PyTorch's bicubic ("torch", the start of a
-    residual generator), SRResNet and SRGAN."""
-    found: dict[str, nn.Module | str | None] = {BICUBIC: None}
+    residual generator), and SRResNet and SRGAN of every training seed ({seed: generator});
+    `runs` is {seed: {stage: Run}}."""
+    found: dict[str, object] = {BICUBIC: None}
     if cfg.residual == "bicubic":
         found[TORCH_BICUBIC] = "torch"
-    return {**found, SRRESNET: srresnet.generator, SRGAN: srgan_run.generator}
+    return {**found, SRRESNET: {seed: r["srresnet"].generator for seed, r in runs.items()},
+            SRGAN: {seed: r["srgan"].generator for seed, r in runs.items()}}
 
 
 def upscale(cfg: Config, method: nn.Module | str | None, lr: torch.Tensor) -> torch.Tensor:
@@ -443,51 +568,159 @@ def score(cfg: Config, sr: torch.Tensor, hr: torch.Tensor) -> dict[str, float]:
 
 
 def evaluate(cfg: Config, evaluation: Mapping[str, Mapping[str, torch.Tensor]],
-             scored: Mapping[str, nn.Module | str | None],
-             chapter_dir: RunDir | None = None) -> Scores:
-    """Score every method on every whole evaluation image; with `chapter_dir`, write the tables
-    sr_table (means) and sr_per_image, and the means to metrics.json. The image kept for the
-    figures is the largest of the first set."""
+             scored: Mapping[str, object], chapter_dir: RunDir | None = None) -> Scores:
+    """Score every method (of every training seed: a {seed: model} value) on every whole
+    evaluation image; with `chapter_dir`, write sr_table (means and spreads), sr_per_image and
+    sr_differences (each seed's mean paired difference from bicubic), and the means to
+    metrics.json. The image kept for the figures is the largest colour image of the first set
+    (the largest image when all are grey), with the first seed's models."""
     shown_set = next(iter(evaluation))
-    shown_image = max(evaluation[shown_set], key=lambda k: evaluation[shown_set][k][0].numel())
-    rows, per_image, shown = [], [], {}
+    shown_image = max(evaluation[shown_set], key=lambda k: (_is_colour(evaluation[shown_set][k]),
+                                                            evaluation[shown_set][k][0].numel()))
+    first = min((s for m in scored.values() if isinstance(m, Mapping) for s in m), default=None)
+    per_image, shown = [], {}
     for name, images in evaluation.items():
         for key, hr in images.items():
             lr = imresize(hr, 1 / cfg.scale)
             keep = (name, key) == (shown_set, shown_image)
             shown.update({"LR": lr, "HR": hr} if keep else {})
             for label, method in scored.items():
-                sr = upscale(cfg, method, lr)
-                shown.update({label: sr} if keep else {})
-                per_image.append({"set": name, "image": key, "method": label,
-                                  **score(cfg, sr, hr)})
-        for label in scored:
-            mine = [r for r in per_image if r["set"] == name and r["method"] == label]
-            rows.append({"set": name, "images": len(images), "method": label,
-                         "psnr": float(np.mean([r["psnr"] for r in mine])),
-                         "ssim": float(np.mean([r["ssim"] for r in mine]))})
-    scores = Scores(rows, per_image, shown, shown_set, shown_image)
+                by_seed = method if isinstance(method, Mapping) else {None: method}
+                for seed, model in by_seed.items():
+                    sr = upscale(cfg, model, lr)
+                    shown.update({label: sr} if keep and seed in (None, first) else {})
+                    per_image.append({"set": name, "image": key, "method": label, "seed": seed,
+                                      **score(cfg, sr, hr)})
+    scores = Scores(summary_rows(per_image), per_image, shown, shown_set, shown_image, first)
     if chapter_dir is not None:
         record_scores(cfg, scores, chapter_dir)
     return scores
 
 
+def _is_colour(image: torch.Tensor) -> bool:
+    """Whether a 3×H×W image's channels differ (a grey photograph has three equal ones)."""
+    return not (torch.equal(image[0], image[1]) and torch.equal(image[1], image[2]))
+
+
+def _interval(values: Sequence[float]) -> Interval:
+    return mean_interval([float(v) for v in values])
+
+
+def summary_rows(per_image: Sequence[Mapping]) -> list[dict]:
+    """Per set and method: the mean PSNR and SSIM over images and seeds, the spread over the
+    images (Student-t interval of the mean over images, of each image's mean over seeds; the
+    worst and best image) and over the training seeds (Student-t interval of the seeds' means
+    over the images; NaN with fewer than 2 seeds or for bicubic)."""
+    rows = []
+    for name in dict.fromkeys(r["set"] for r in per_image):
+        for method in dict.fromkeys(r["method"] for r in per_image if r["set"] == name):
+            mine = [r for r in per_image if r["set"] == name and r["method"] == method]
+            images = list(dict.fromkeys(r["image"] for r in mine))
+            seeds = list(dict.fromkeys(r["seed"] for r in mine if r["seed"] is not None))
+            row = {"set": name, "images": len(images), "method": method, "seeds": len(seeds)}
+            for metric in ("psnr", "ssim"):
+                per_image_mean = [float(np.mean([r[metric] for r in mine if r["image"] == k]))
+                                  for k in images]
+                per_seed_mean = [float(np.mean([r[metric] for r in mine if r["seed"] == s]))
+                                 for s in seeds]
+                over_images, over_seeds = _interval(per_image_mean), _interval(per_seed_mean)
+                row |= {metric: over_images.mean,
+                        f"{metric}_images_low": over_images.low,
+                        f"{metric}_images_high": over_images.high,
+                        f"{metric}_min": min(per_image_mean), f"{metric}_max": max(per_image_mean),
+                        f"{metric}_seeds_low": over_seeds.low,
+                        f"{metric}_seeds_high": over_seeds.high}
+            rows.append(row)
+    return rows
+
+
+def paired_differences(per_image: Sequence[Mapping], method: str, baseline: str,
+                       metric: str = "psnr") -> dict[int, list[float]]:
+    """{seed: [method − baseline per image]}, images of every set paired by (set, image) and,
+    when the baseline is trained too, by seed."""
+    base = {(r["set"], r["image"], r["seed"]): r[metric] for r in per_image
+            if r["method"] == baseline}
+    found: dict[int, list[float]] = {}
+    for r in per_image:
+        if r["method"] != method:
+            continue
+        key = (r["set"], r["image"], r["seed"] if (r["set"], r["image"], r["seed"]) in base
+               else None)
+        if key in base:
+            found.setdefault(r["seed"], []).append(r[metric] - base[key])
+    return found
+
+
+def difference_rows(per_image: Sequence[Mapping], baseline: str = BICUBIC) -> list[dict]:
+    """Each trained method against `baseline`, paired per image: per training seed, the mean
+    difference in PSNR and SSIM over the images with its Student-t interval over the images;
+    then, over the seeds, the mean of those means with its Student-t interval over the seeds."""
+    rows = []
+    for method in TRAINED:
+        by_metric = {m: paired_differences(per_image, method, baseline, m)
+                     for m in ("psnr", "ssim")}
+        for seed, values in by_metric["psnr"].items():
+            over = _interval(values)
+            rows.append({"method": method, "seed": seed, "images": len(values),
+                         "psnr_difference": over.mean, "psnr_low": over.low,
+                         "psnr_high": over.high, "interval over": "images",
+                         "ssim_difference": float(np.mean(by_metric["ssim"][seed]))})
+        means = {m: [float(np.mean(v)) for v in d.values()] for m, d in by_metric.items()}
+        if len(means["psnr"]) > 1:
+            over = _interval(means["psnr"])
+            rows.append({"method": method, "seed": "all", "images": rows[-1]["images"],
+                         "psnr_difference": over.mean, "psnr_low": over.low,
+                         "psnr_high": over.high, "interval over": "seeds",
+                         "ssim_difference": float(np.mean(means["ssim"]))})
+    return rows
+
+
 def record_scores(cfg: Config, scores: Scores, chapter_dir: RunDir) -> None:
-    """sr_table.json/.csv, sr_per_image.json/.csv and each set's means in metrics.json."""
+    """sr_table.json/.csv, sr_per_image.json/.csv, sr_differences.json/.csv and each set's
+    means in metrics.json."""
     about = {"profile": cfg.profile, "scale": cfg.scale, "y_channel": True, "shave": cfg.scale,
-             "content_loss": cfg.content}
+             "content_loss": cfg.content, "seed_ids": scores.seeds,
+             "interval": "95 % Student-t"}
     chapter_dir.write_table("sr_table", scores.rows, **about)
     chapter_dir.write_table("sr_per_image", scores.per_image, **about)
+    chapter_dir.write_table("sr_differences", difference_rows(scores.per_image), **about,
+                            baseline=BICUBIC)
     chapter_dir.update_metrics(**{f"{r['set']}_{metric}_{METHOD_KEYS[r['method']]}": r[metric]
                                   for r in scores.rows for metric in ("psnr", "ssim")})
 
 
+def _span(low: float, high: float, digits: int) -> str:
+    return "–" if low is None or math.isnan(low) else f"[{low:.{digits}f}, {high:.{digits}f}]"
+
+
 def scores_table(scores: Scores, cfg: Config):
-    """The paper's table of this run: PSNR (dB) and SSIM per set and method."""
-    return table([{"set": r["set"], "images": r["images"], "method": r["method"],
-                   "PSNR (dB)": round(r["psnr"], 2), "SSIM": round(r["ssim"], 4)}
+    """The paper's table of this run: PSNR (dB) and SSIM per set and method, with the spread
+    over the images (95 % Student-t interval of the mean, worst and best image) and over the
+    training seeds (95 % Student-t interval of the seeds' means)."""
+    return table([{"set": r["set"], "method": r["method"], "images": r["images"],
+                   "seeds": r["seeds"] or "–", "PSNR (dB)": round(r["psnr"], 2),
+                   "over images": _span(r["psnr_images_low"], r["psnr_images_high"], 2),
+                   "worst / best image": f"{r['psnr_min']:.2f} / {r['psnr_max']:.2f}",
+                   "over seeds": _span(r["psnr_seeds_low"], r["psnr_seeds_high"], 2),
+                   "SSIM": round(r["ssim"], 4),
+                   "SSIM over images": _span(r["ssim_images_low"], r["ssim_images_high"], 4),
+                   "SSIM over seeds": _span(r["ssim_seeds_low"], r["ssim_seeds_high"], 4)}
                   for r in scores.rows],
-                 caption=f"x{cfg.scale}, PSNR (dB) / SSIM on Y, {cfg.scale}-pixel border shaved")
+                 caption=f"x{cfg.scale}, PSNR (dB) / SSIM on Y, {cfg.scale}-pixel border shaved; "
+                         "intervals: 95 % Student-t of the mean, over the images and over the "
+                         "training seeds")
+
+
+def differences_table(scores: Scores):
+    """Each trained method minus bicubic, paired per image: per seed (interval over the
+    images) and over the seeds (interval over the seeds' means)."""
+    return table([{"method": r["method"], "seed": r["seed"], "images": r["images"],
+                   "PSNR − bicubic (dB)": round(r["psnr_difference"], 3),
+                   "95 % t-interval": _span(r["psnr_low"], r["psnr_high"], 3),
+                   "interval over": r["interval over"],
+                   "SSIM − bicubic": round(r["ssim_difference"], 4)}
+                  for r in difference_rows(scores.per_image)],
+                 caption="Paired differences from bicubic: per training seed, and over the seeds")
 
 
 def comparisons(scores: Scores, cfg: Config) -> list[str]:
@@ -569,11 +802,45 @@ def comparison_figure(cfg: Config, scores: Scores, chapter_dir: RunDir) -> Figur
               else scores.shown[name][:, top:top + side, left:left + side]
               for name in ("LR", BICUBIC, SRRESNET, SRGAN, "HR")}
     labels = {r["method"]: f"{r['psnr']:.2f} dB" for r in scores.per_image
-              if (r["set"], r["image"]) == (scores.shown_set, scores.shown_image)}
+              if (r["set"], r["image"]) == (scores.shown_set, scores.shown_image)
+              and r["seed"] in (None, scores.shown_seed)}
     zoom = max(16, side // 4)
     return plot_sr_comparison(panels, box=(side // 2 - zoom // 2, side // 2 - zoom // 2, zoom),
                               scores=labels, path=chapter_dir.figure("comparison"),
                               title=f"{scores.shown_set}: {scores.shown_image} (x{cfg.scale})")
+
+
+def spread_figure(scores: Scores, chapter_dir: RunDir | None = None) -> Figure:
+    """spread.png: every evaluation image's PSNR difference from bicubic, SRResNet and SRGAN,
+    one dot per training seed (the images sorted by bicubic's PSNR)."""
+    return plot_per_image_differences(scores.per_image,
+                                      path=chapter_dir.figure("spread") if chapter_dir else None)
+
+
+def plot_per_image_differences(per_image: Sequence[Mapping], *, baseline: str = BICUBIC,
+                               path: str | Path | None = None) -> Figure:
+    """A strip plot: per image (x, sorted by the baseline's PSNR), each trained method's PSNR
+    minus the baseline's, one dot per training seed, with each method's mean over everything."""
+    base = {(r["set"], r["image"]): r["psnr"] for r in per_image if r["method"] == baseline}
+    if not base:
+        raise ValueError(f"no {baseline!r} scores to compare with")
+    order = sorted(base, key=base.get)
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.55 * len(order) + 2), 4.2))
+    for i, method in enumerate(TRAINED):
+        mine = [r for r in per_image if r["method"] == method and (r["set"], r["image"]) in base]
+        if not mine:
+            continue
+        x = [order.index((r["set"], r["image"])) + (i - 0.5) * 0.25 for r in mine]
+        y = [r["psnr"] - base[(r["set"], r["image"])] for r in mine]
+        ax.scatter(x, y, s=18, color=f"C{i}", alpha=0.8, label=f"{method} (one dot per seed)")
+        ax.axhline(float(np.mean(y)), color=f"C{i}", linewidth=1, linestyle="--",
+                   label=f"{method}: mean")
+    ax.axhline(0, color="black", linewidth=0.8)
+    ax.set_xticks(range(len(order)), [image for _, image in order], rotation=45, ha="right")
+    ax.set_ylabel(f"PSNR − {baseline} (dB)")
+    ax.set_title("Every evaluation image (sorted by bicubic's PSNR, lowest first)")
+    ax.legend(fontsize="small")
+    return viz.finish(fig, path)
 
 
 def losses_figure(srresnet: Run, srgan_run: Run, chapter_dir: RunDir) -> Figure:
@@ -594,9 +861,10 @@ def before_after_view(scores: Scores):
 
 def figures(cfg: Config, scores: Scores, runs: Mapping[str, Run],
             chapter_dir: RunDir) -> dict[str, Figure]:
-    """The chapter's figures, each written to the chapter folder."""
+    """The chapter's figures (the first seed's runs), each written to the chapter folder."""
     return {"ln2": stall_figure(runs["srgan"], runs["frozen-d"], chapter_dir),
             "comparison": comparison_figure(cfg, scores, chapter_dir),
+            "spread": spread_figure(scores, chapter_dir),
             "losses": losses_figure(runs["srresnet"], runs["srgan"], chapter_dir)}
 
 
@@ -722,14 +990,19 @@ def _plot_reference(ax: Axes, reference: Mapping[str, list[float]]) -> None:
 # --------------------------------------------------------------------------- claims
 
 
-def claims(cfg: Config, per_image: Sequence[Mapping], srgan_history: Mapping,
-           frozen_history: Mapping) -> list[Claim]:
+def claims(cfg: Config, per_image: Sequence[Mapping], srgan_histories: Mapping[int, Mapping],
+           frozen_histories: Mapping[int, Mapping]) -> list[Claim]:
     """Seed 003's readings of its SRGAN run and the SRGAN paper's ordering, checked on this
-    chapter's runs (one training seed; PSNR intervals over the evaluation images)."""
-    common = {"seed_report": SEED_REPORT, "profile": cfg.profile, "seeds": 1}
+    chapter's runs: every measurement once per training seed (the histories are
+    {seed: engine history}; `per_image` holds each seed's scores), its interval Student-t over
+    the seeds. The spread over the evaluation images is the scores table's, not the claims'."""
+    if not srgan_histories or set(srgan_histories) != set(frozen_histories):
+        raise ValueError(f"claims need the same training seeds for both runs, got "
+                         f"{sorted(srgan_histories)} and {sorted(frozen_histories)}")
+    common = {"seed_report": SEED_REPORT, "profile": cfg.profile}
     return [
-        _plateau_claim(frozen_history, common),
-        _head_start_claim(srgan_history, cfg.content, common),
+        _plateau_claim(frozen_histories, common),
+        _head_start_claim(srgan_histories, cfg.content, common),
         _psnr_claim(per_image, SRGAN, BICUBIC, "above", "clearer_than_input",
                     "the generated image is clearer than the low-resolution input", common),
         _psnr_claim(per_image, SRRESNET, BICUBIC, "above", "srresnet_above_bicubic",
@@ -741,72 +1014,110 @@ def claims(cfg: Config, per_image: Sequence[Mapping], srgan_history: Mapping,
     ]
 
 
-def _plateau_claim(frozen_history: Mapping, common: dict) -> Claim:
+def _seeds_text(values: Mapping[int, float], digits: int = 4) -> str:
+    return ", ".join(f"seed {s}: {v:.{digits}g}" for s, v in values.items())
+
+
+def _plateau_claim(frozen_histories: Mapping[int, Mapping], common: dict) -> Claim:
     """The report's plateau at ln 2, against the lab's loop (a frozen discriminator)."""
-    distance = float(np.abs(lab_scale(frozen_history) - LN2).max())
+    distance = {s: float(np.abs(lab_scale(h) - LN2).max()) for s, h in frozen_histories.items()}
+    interval = mean_interval(list(distance.values()))
+    worst = max(distance.values())
     return lkclaims.against_threshold(
-        mean_interval([distance]), LN2_BAND, claimed="below", id="d_loss_ln2",
+        interval, LN2_BAND, claimed="below", id="d_loss_ln2", seed_ids=list(distance),
         claim="the discriminator loss stays almost constant at about 0.693, ln 2, from the "
               "first epoch to the last",
         measurement="largest |Loss_D/2 - ln 2| over the iterations of the lab's loop (a "
-                    "discriminator compiled frozen, reproduced with FrozenDiscriminator)",
-        rule=f"supported if below {LN2_BAND:g} at every iteration (the report's ten epochs "
-             "lie within 0.00025 of ln 2)",
-        why=(f"a discriminator that never learns stayed within {distance:.2g} of ln 2 at every "
-             "iteration" if distance < LN2_BAND else
-             f"a discriminator that never learns moved {distance:.2g} away from ln 2"),
+                    "discriminator compiled frozen, reproduced with FrozenDiscriminator), "
+                    f"mean over {len(distance)} training seed(s)",
+        rule=f"supported if the 95 % Student-t interval over the seeds lies below {LN2_BAND:g} "
+             "(the report's ten epochs lie within 0.00025 of ln 2)",
+        why=(f"a discriminator that never learns stayed within {worst:.2g} of ln 2 at every "
+             f"iteration ({_seeds_text(distance, 2)})" if interval.below(LN2_BAND)
+             or (math.isnan(interval.low) and worst < LN2_BAND) else
+             f"a discriminator that never learns moved up to {worst:.2g} away from ln 2 "
+             f"({_seeds_text(distance, 2)})"),
         **common)
 
 
-def _head_start_claim(srgan_history: Mapping, content: str, common: dict) -> Claim:
+def _head_start_claim(srgan_histories: Mapping[int, Mapping], content: str,
+                      common: dict) -> Claim:
     """The report's explanation (the generator's head start keeps D at 1/2), against a
     discriminator that learns."""
-    loss = last_epoch(srgan_history, "loss_d") / 2
+    loss = {s: last_epoch(h, "loss_d") / 2 for s, h in srgan_histories.items()}
+    interval = mean_interval(list(loss.values()))
+    left = interval.below(LN2 - LEFT_LN2) or (math.isnan(interval.low)
+                                              and interval.mean < LN2 - LEFT_LN2)
+    stayed = interval.above(LN2 - LEFT_LN2) or (math.isnan(interval.low)
+                                                and interval.mean >= LN2 - LEFT_LN2)
     return lkclaims.against_threshold(
-        mean_interval([loss]), LN2 - LEFT_LN2, claimed="above", id="d_cannot_tell",
+        interval, LN2 - LEFT_LN2, claimed="above", id="d_cannot_tell", seed_ids=list(loss),
         claim="the plateau comes from the generator's head start (the pre-trained VGG19), "
               "which leaves the discriminator unable to tell real from generated",
         measurement=f"Loss_D/2 of a discriminator that learns, from the same pre-trained "
-                    f"generator (content loss {content}), mean over its last epoch",
-        rule=f"supported if it stays above ln 2 - {LEFT_LN2:g}; refuted if a discriminator "
-             "that learns falls below, i.e. tells the generator's images apart",
-        why=(f"a discriminator that learns fell to {loss:.4f}, {LN2 - loss:.3f} below ln 2: it "
-             "tells the pre-trained generator's images apart, so the plateau needs a "
-             "discriminator that does not learn" if loss < LN2 - LEFT_LN2 else
-             f"a discriminator that learns stayed at {loss:.4f}, no more than {LEFT_LN2:g} "
-             "below ln 2: against this generator it could not tell real from generated "
-             "either"),
+                    f"generator (content loss {content}), mean over its last epoch; mean over "
+                    f"{len(loss)} training seed(s)",
+        rule=f"supported if the 95 % Student-t interval over the seeds stays above ln 2 - "
+             f"{LEFT_LN2:g}; refuted if it lies below, i.e. a discriminator that learns tells "
+             "the generator's images apart",
+        why=(f"a discriminator that learns fell to {interval.mean:.4f} ({_seeds_text(loss)}), "
+             f"{LN2 - interval.mean:.3f} below ln 2: it tells the pre-trained generator's images "
+             "apart, so the plateau needs a discriminator that does not learn" if left else
+             f"a discriminator that learns stayed at {interval.mean:.4f} ({_seeds_text(loss)}), "
+             f"no more than {LEFT_LN2:g} below ln 2: against this generator it could not tell "
+             "real from generated either" if stayed else
+             f"{interval} straddles ln 2 - {LEFT_LN2:g} ({_seeds_text(loss)})"),
         **common)
 
 
 def _psnr_claim(per_image: Sequence[Mapping], method: str, baseline: str, claimed: str,
                 claim_id: str, claim: str, common: dict) -> Claim:
-    """`method` − `baseline` in PSNR, paired per image, against 0."""
-    psnr_of = {m: {(r["set"], r["image"]): r["psnr"] for r in per_image if r["method"] == m}
-               for m in (method, baseline)}
-    keys = [k for k in psnr_of[method] if k in psnr_of[baseline]]
-    differences = [psnr_of[method][k] - psnr_of[baseline][k] for k in keys]
+    """`method` − `baseline` in PSNR, paired per image, averaged over the images per training
+    seed, against 0: the interval is Student-t over the seeds' means."""
+    differences = paired_differences(per_image, method, baseline)
+    if not differences:
+        raise ValueError(f"no images scored by both {method!r} and {baseline!r}")
+    means = {seed: float(np.mean(v)) for seed, v in differences.items()}
+    images = len(next(iter(differences.values())))
+    interval = mean_interval(list(means.values()))
+    if math.isnan(interval.low):
+        where = f"{interval.mean:.3g} dB (one seed, no interval) lies " + (
+            "above" if interval.mean > 0 else "below") + " 0"
+    else:
+        where = f"{interval} dB " + ("lies above 0" if interval.above(0) else
+                                     "lies below 0" if interval.below(0) else "straddles 0")
     return lkclaims.against_threshold(
-        mean_interval(differences), 0.0, claimed=claimed, unit=" dB", id=claim_id, claim=claim,
-        measurement=f"PSNR of {method} minus {baseline} (dB, Y channel, border shaved), mean "
-                    f"over {len(keys)} whole evaluation images",
-        rule=f"supported if the 95 % t-interval over the images lies {claimed} 0", **common)
+        interval, 0.0, claimed=claimed, unit=" dB", id=claim_id, claim=claim,
+        seed_ids=list(means), why=f"{where} (per seed: {_seeds_text(means, 3)} dB)",
+        measurement=f"PSNR of {method} minus {baseline} (dB, Y channel, border shaved), paired "
+                    f"per image, mean over {images} whole evaluation images; then mean over "
+                    f"{len(means)} training seed(s)",
+        rule=f"supported if the 95 % Student-t interval over the training seeds lies {claimed} "
+             "0 (the spread over the images is in the scores table)", **common)
 
 
-def check_claims(cfg: Config, scores: Scores, srgan_run: Run, frozen_run: Run,
+def check_claims(cfg: Config, scores: Scores, runs: Mapping[int, Mapping[str, Run]],
                  chapter_dir: RunDir) -> list[Claim]:
-    """The claims of this chapter run, written to the chapter folder's claims.json."""
-    found = claims(cfg, scores.per_image, srgan_run.history, frozen_run.history)
+    """The claims of this chapter run ({seed: {stage: Run}}), written to the chapter folder's
+    claims.json."""
+    found = claims(cfg, scores.per_image, {s: r["srgan"].history for s, r in runs.items()},
+                   {s: r["frozen-d"].history for s, r in runs.items()})
     return lkclaims.record(chapter_dir, found, chapter=NAME)
 
 
 def summary(scores: Scores, cfg: Config):
-    """The chapter's table for the results page: every set and method."""
+    """The chapter's table for the results page: every set and method, means with their
+    spreads over the images and over the training seeds."""
     return table([{"profile": cfg.profile, "set": r["set"], "images": r["images"],
-                   "method": r["method"], "PSNR (dB)": round(r["psnr"], 2),
+                   "method": r["method"], "seeds": r["seeds"] or "–",
+                   "PSNR (dB)": round(r["psnr"], 2),
+                   "over images": _span(r["psnr_images_low"], r["psnr_images_high"], 2),
+                   "worst / best image": f"{r['psnr_min']:.2f} / {r['psnr_max']:.2f}",
+                   "over seeds": _span(r["psnr_seeds_low"], r["psnr_seeds_high"], 2),
                    "SSIM": round(r["ssim"], 4)} for r in scores.rows],
                  caption=f"Chapter 5: x{cfg.scale} super-resolution, Y channel, "
-                         f"{cfg.scale}-pixel border shaved")
+                         f"{cfg.scale}-pixel border shaved; 95 % Student-t intervals of the "
+                         "mean over the images and over the training seeds")
 
 
 # --------------------------------------------------------------------------- headless
@@ -817,7 +1128,8 @@ class Result:
     """What `run` produced: the chapter folder's three training runs, scores, figures, claims."""
 
     dir: RunDir
-    runs: dict[str, Run] = field(default_factory=dict)
+    runs: dict[str, Run] = field(default_factory=dict)  # the first seed's
+    seeds: dict[int, dict[str, Run]] = field(default_factory=dict)  # every seed's
     scores: Scores | None = None
     figures: dict[str, Figure] = field(default_factory=dict)
     claims: list[Claim] = field(default_factory=list)
@@ -830,15 +1142,13 @@ def run(cfg: Config) -> Result:
     cfg, crops, evaluation = load_data(cfg)
     chapter_dir = chapter_folder(cfg)
     content = content_loss(cfg)
-    generator, discriminator = build_models(cfg)
-    srresnet = pretrain(cfg, crops, chapter_dir, generator, discriminator)
-    srgan_run = train_srgan(cfg, crops, chapter_dir, srresnet, content)
-    frozen = train_frozen(cfg, crops, chapter_dir, srresnet, content)
-    result = Result(chapter_dir, {"srresnet": srresnet, "srgan": srgan_run, "frozen-d": frozen})
+    first = train_seed(cfg, crops, chapter_dir, content, cfg.seed)
+    runs = {cfg.seed: first, **train_more_seeds(cfg, crops, chapter_dir, content)}
+    result = Result(chapter_dir, first, runs)
     if main_process():
-        stall_statistics(srgan_run, frozen, chapter_dir)
-        result.scores = evaluate(cfg, evaluation, methods(cfg, srresnet, srgan_run), chapter_dir)
-        tiling_check(cfg, evaluation, srresnet.generator, chapter_dir)
-        result.figures = figures(cfg, result.scores, result.runs, chapter_dir)
-        result.claims = check_claims(cfg, result.scores, srgan_run, frozen, chapter_dir)
+        stall_statistics(first["srgan"], first["frozen-d"], chapter_dir)
+        result.scores = evaluate(cfg, evaluation, methods(cfg, runs), chapter_dir)
+        tiling_check(cfg, evaluation, first["srresnet"].generator, chapter_dir)
+        result.figures = figures(cfg, result.scores, first, chapter_dir)
+        result.claims = check_claims(cfg, result.scores, runs, chapter_dir)
     return result
