@@ -295,7 +295,8 @@ def estimate_cgan(cfg: cgan.Config) -> Estimate:
 
 def estimate_srgan(cfg: srgan.Config) -> Estimate:
     """Chapter 5: SRResNet pre-training (MSE, no D), SRGAN (D step, VGG19 content loss) and the
-    frozen-D run; then SRResNet and SRGAN upscale DIV2K's validation images in tiles."""
+    frozen-D run, once per training seed of `seeds`; then every seed's SRResNet and SRGAN upscale
+    DIV2K's validation images in tiles."""
     generator, discriminator = meta(lambda: srgan.build_models(cfg))
     frozen = meta(lambda: FrozenDiscriminator(srgan.build_models(cfg)[1]))
     vgg = meta(lambda: PerceptualLoss(cfg.content, pretrained=False))
@@ -308,18 +309,20 @@ def estimate_srgan(cfg: srgan.Config) -> Estimate:
                                        adversarial_weight=cfg.adversarial_weight),
               "frozen-d": iteration_flops(generator, frozen, hr, (lr,), content=vgg,
                                           adversarial_weight=cfg.adversarial_weight)}
-    counts = {stage: iterations(cfg.crops, srgan.stage_config(cfg, stage)) for stage in stages}
+    counts = {stage: cfg.seeds * iterations(cfg.crops, srgan.stage_config(cfg, stage))
+              for stage in stages}
     count, width, height = DIV2K_VALID
     side = cfg.tile + 2 * cfg.overlap
     piece = torch.empty(1, 3, side, side, device="meta")
     per_pixel = count_flops(lambda: generator.eval()(piece)) / side ** 2
     area = tiled_area(height // cfg.scale, width // cfg.scale, cfg.tile, cfg.overlap)
-    upscale = 2 * count * area * per_pixel  # SRResNet and SRGAN
+    upscale = 2 * cfg.seeds * count * area * per_pixel  # SRResNet and SRGAN of every seed
     return Estimate("srgan", sum(counts.values()),
                     sum(counts[s] * stages[s] for s in stages), upscale, notes=[
-        "iterations per stage: " + ", ".join(f"{s} {n:,}" for s, n in counts.items())
+        f"iterations per stage ({cfg.seeds} training seeds): "
+        + ", ".join(f"{s} {n:,}" for s, n in counts.items())
         + f"; batch {cfg.batch_size} of {cfg.hr_size} px crops, content loss {cfg.content}",
-        f"evaluation: two generators on {count} DIV2K validation images of about "
+        f"evaluation: two generators per seed on {count} DIV2K validation images of about "
         f"{width}×{height} (Set5 and Set14 are too small to count; PSNR/SSIM on the CPU not "
         "counted)"])
 
