@@ -602,7 +602,7 @@ def run_row(record: Mapping, run: RunDir | None) -> dict:
             "ema_seconds_per_step": metrics.get("ema_seconds_per_step"),
             "classifier_accuracy": metrics.get("classifier_accuracy"),
             "curves": curves, "critic": critic_estimates(history),
-            "stage_seconds": stage_seconds(history)}
+            "stage_seconds": stage_seconds(history, metrics.get("clock_seconds"))}
 
 
 def critic_estimates(history: Mapping) -> dict[int, float]:
@@ -614,8 +614,13 @@ def critic_estimates(history: Mapping) -> dict[int, float]:
     return {e: statistics.fmean(v) for e, v in found.items()}
 
 
-def stage_seconds(history: Mapping) -> dict[int, float]:
-    """{stage: training seconds from the start to its end} (evaluations not included)."""
+def stage_seconds(history: Mapping, clock_seconds: float | None = None) -> dict[int, float]:
+    """{stage: training seconds from the start to its end} (evaluations not included): by the
+    budget's clock (`clock_seconds` of the run, shared evenly by its equal stages) when given,
+    else the wall seconds each stage took."""
+    stages = [int(r["epoch"]) for r in history.get("epochs", [])]
+    if clock_seconds and stages:
+        return {e: clock_seconds * e / max(stages) for e in stages}
     total, out = 0.0, {}
     for record in history.get("epochs", []):
         total += float(record["seconds"])
@@ -740,7 +745,7 @@ def time_figure(study: Study, folder: RunDir | None = None) -> Figure | None:
                             np.where(np.isnan(high), mean, high), color=line.get_color(),
                             alpha=0.2, linewidth=0)
         ax.set_title(f"{experiment} ({study.runs(experiment)[0]['dataset']})")
-        ax.set_xlabel("training seconds")
+        ax.set_xlabel("training seconds (the budget's clock)")
         ax.set_ylabel(f"{metric} of the EMA (lower is better)")
         ax.legend(fontsize="small")
     fig.suptitle("Quality against training time: mean over seeds, 95 % t-interval shaded")
