@@ -122,6 +122,8 @@ class Config(ChapterConfig):
     method: str = knob("baseline", choices=tuple(METHODS), doc="one run's method (METHODS)")
     lr_d: float | None = knob(None, low=0, high=1, doc="D's learning rate (None: the method's)")
     lr_g: float | None = knob(None, low=0, high=1, doc="G's learning rate (None: the method's)")
+    download: bool = knob(smoke=False, cpu=False, full=True,
+                          doc="download CIFAR-10 when it is not on disk (full)")
     image_size: int = knob(32, choices=(32, 64), doc="32 px (CIFAR-10's size)")
     nz: int = knob(smoke=32, cpu=64, full=128, low=1, doc="latent size")
     ngf: int = knob(smoke=8, cpu=16, full=64, low=1, doc="generator width")
@@ -254,7 +256,8 @@ def load_data(cfg: Config, dataset: str, cache: dict | None = None) -> Data:
                                       seed=0, device="cpu" if cfg.device == "cpu" else None)
         found = Data(dataset, train, _real(test, cfg), classifier)
     else:
-        train = load(dataset, split="all" if dataset == "faces" else "train", **options)
+        train = load(dataset, split="all" if dataset == "faces" else "train",
+                     download=cfg.download and dataset == "cifar10", **options)
         found = Data(dataset, train, _real(train, cfg))
     if cache is not None:
         cache[dataset] = found
