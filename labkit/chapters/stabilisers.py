@@ -7,9 +7,10 @@ moving average (EMA) of G's weights and differentiable augmentation (DiffAugment
 option of the one training engine (`labkit.train.TrainConfig`), and measures them side by side.
 
 Every method gets the same training time in seconds, not the same number of steps: before the
-grid, each setting's time per step is measured (`calibrate`); the budget is the time the
-baseline takes for `budget_steps` steps on this machine, and each setting trains for the budget
-over its own time per step (`steps_for`). The tables show the seconds each run actually took.
+grid, each method's time per step is measured once per dataset (`calibrate`: CPU time of this
+process on a CPU, wall time on a GPU); the budget is the time the baseline takes for
+`budget_steps` steps, and each setting trains for the budget over its own time per step
+(`steps_for`). The tables show the seconds each run used by that clock, and its wall seconds.
 
 Three experiments, each a named grid of `grids/stabilisers_<profile>.yaml`, each setting over
 several seeds:
@@ -485,21 +486,28 @@ def latest_chapter_folder(out_dir=None) -> RunDir | None:
 
 def run_grid(cfg: Config, folder: RunDir, points: Sequence[grid.Point] | None = None
              ) -> list[dict]:
-    """Time each setting once (calibration.json), then train every point not done yet, one
-    after the other in this process, each for its setting's steps."""
+    """Time each method once per dataset (calibration.json), then train every point not done
+    yet, one after the other in this process, each for its setting's steps."""
     points = list(points) if points is not None else grid_points(cfg)
     cache: dict = {}
     saved = folder.path / "calibration.json"
     timings = {r["setting"]: r for r in folder.read_table("calibration")["rows"]} \
         if saved.is_file() else {}
     baselines: dict[str, float] = {}  # dataset -> the baseline's seconds per step
-    for point in points:  # each setting timed once, before any run
+    measured: dict[tuple, dict] = {}  # (method, dataset) -> its timing: the learning rates
+    for row in timings.values():      # change no step's cost, so one timing serves both
+        measured.setdefault((row["method"], row["dataset"]), {
+            k: row[k] for k in ("seconds_per_step", "ema_seconds_per_step")})
+    for point in points:  # each method timed once per dataset, before any run
         config = point_config(point, None)
         data = load_data(config, config.dataset, cache)
+        key = (config.method, config.dataset)
+        if key not in measured:
+            measured[key] = calibrate(config, data)
         if point.setting not in timings:
             timings[point.setting] = {"setting": point.setting, "method": config.method,
-                                      "dataset": config.dataset,
-                                      **_rates(config), **calibrate(config, data)}
+                                      "dataset": config.dataset, **_rates(config),
+                                      **measured[key]}
         if config.method == "baseline":
             baselines.setdefault(config.dataset, timings[point.setting]["seconds_per_step"])
     for point in points:  # the budget of each dataset, then each setting's steps
