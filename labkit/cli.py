@@ -24,7 +24,7 @@ commands:
   estimate         estimate each chapter's wall time on a Colab T4 (FLOPs counted, not timed)
   grade PATHS      grade submitted student editions (one CSV row per exercise)
 
-Chapters: 1 theory, 2 dcgan, 3 crossdata, 4 cgan, 5 srgan, 6 ablations.
+Chapters: 1 theory, 2 dcgan, 3 crossdata, 4 cgan, 5 srgan, 6 ablations, 7 stabilisers.
 `labkit COMMAND --help` describes a command."""
 
 
