@@ -108,3 +108,57 @@ def test_report_002s_selection_claim_follows_the_study():
     claim = dcgan.selection_claim({}, single)
     assert claim.verdict == "inconclusive" and "nothing to rank" in claim.why
     assert claim.seed_ids == [0, 1, 2]
+
+
+def test_report_002s_pipeline_feeds_d_other_real_ranges_from_the_same_seed():
+    cfg = dcgan.Config.resolve("smoke").replace(pipeline_steps=2, pipeline_width=8,
+                                                pipeline_batch=4, pipeline_evals=1)
+    assert dcgan.Config.resolve("cpu").pipeline_seeds == 1
+    assert dcgan.Config.resolve("full").pipeline_seeds == 3
+    assert dcgan.Config.resolve("full").pipeline_width == 1024  # the report's model
+    faces = dcgan.pipeline_faces(cfg)
+    assert faces.images.shape[1:] == (1, 64, 64) and faces.images.dtype == torch.uint8
+    assert "center crop" in dcgan.PIPELINE_CROP and "no face detector" in dcgan.PIPELINE_CROP
+    real = {name: dcgan.real_pixels(faces.images, name) for name in dcgan.PIPELINES}
+    assert (real["report"].min(), real["report"].max()) == (0.0, 1.0)
+    assert (real["matched"].min(), real["matched"].max()) == (-1.0, 1.0)
+    torch.manual_seed(123)
+    before = torch.rand(3)
+    torch.manual_seed(123)
+    found = dcgan.compare_pipelines(cfg, faces)
+    assert torch.equal(torch.rand(3), before)  # the chapter's own random streams untouched
+    (seed,) = found
+    report, matched = found[seed]["report"], found[seed]["matched"]
+    # what D saw: real pixels in [0, 1] vs [-1, 1]; the same first fakes (same weights, noise)
+    assert min(report["real_min"]) >= 0 and max(report["real_max"]) <= 1
+    assert min(matched["real_min"]) < 0
+    assert report["fake_min"][0] == matched["fake_min"][0]
+    assert report["fake_max"][0] == matched["fake_max"][0]
+    assert report["eval_step"] == matched["eval_step"] == [2]
+    assert matched["outside"] == [0.0]  # Tanh cannot leave [-1, 1]
+    assert 0 < report["outside"][0] <= 1  # a fresh Tanh generator puts pixels below 0
+    rows = dcgan.pipeline_rows(found)
+    assert [r["real pixels"] for r in rows] == ["[0, 1]", "[-1, 1]"]
+    # the signed reading: the report's pipeline reads G's output as [0, 1] pixels, clipped
+    fake = torch.tensor([-0.5, 0.0, 0.5, 1.0])
+    assert dcgan.as_signed(fake, "report").tolist() == [-1.0, -1.0, 0.0, 1.0]
+    assert dcgan.as_signed(fake, "matched").tolist() == fake.tolist()
+    assert dcgan.outside_share(fake, "report") == 0.25
+
+
+def test_report_002s_pipeline_claim_needs_three_seeds_either_way():
+    one = dcgan.pipeline_claim({0: 900.0}, {0: 500.0}, "cpu")
+    assert one.verdict == "inconclusive" and one.leaning == "supported"
+    assert one.seeds == 1 and one.seed_ids == [0] and one.seed_report == "002"
+    assert "no face detector" in one.measurement
+    seeds = [0, 1, 2]
+    better = dcgan.pipeline_claim(dict(zip(seeds, [900.0, 950.0, 920.0])),
+                                  dict(zip(seeds, [500.0, 520.0, 540.0])), "full")
+    assert better.verdict == "supported" and better.seed_ids == seeds
+    assert better.value == pytest.approx((400 + 430 + 380) / 3)
+    worse = dcgan.pipeline_claim(dict(zip(seeds, [500.0, 520.0, 540.0])),
+                                 dict(zip(seeds, [900.0, 950.0, 920.0])), "full")
+    assert worse.verdict == "refuted" and worse.high < 0
+    mixed = dcgan.pipeline_claim(dict(zip(seeds, [500.0, 950.0, 700.0])),
+                                 dict(zip(seeds, [900.0, 520.0, 700.0])), "full")
+    assert mixed.verdict == "inconclusive" and mixed.low < 0 < mixed.high

@@ -20,9 +20,10 @@ from .. import viz
 from ..book import table
 from ..claims import Claim
 from ..data import ImageSet, load
+from ..data.transforms import RESIZE
 from ..metrics import inception_weights_path, scorer, swd
 from ..metrics.sample_size import Frechet, SizeStudy, inception_features, pooled_pixels, study
-from ..models import dcgan
+from ..models import dcgan, facegan
 from ..pixels import to_signed, to_uint8
 from ..profiles import ChapterConfig, knob
 from ..stats import mean_interval
@@ -88,6 +89,26 @@ class Config(ChapterConfig):
                                   doc="draws per size in the model selection study")
     selection_pool: int = knob(3000, smoke=40, full=5000, low=3,
                                doc="images generated per checkpoint for the study's draws")
+    # Report 002's pipeline comparison. Its cost, CPU time of one thread (time.process_time,
+    # 2026-12-07, on a shared machine): one iteration of the report's networks at 64 px, batch
+    # 32, takes 5.3 s at the report's width 1024, 0.12 s at 128 and 0.053 s at 64; cpu's two
+    # runs of 160 iterations at width 64 with 4 SWD evaluations each took 24 s in all, smoke's
+    # 2.3 s.
+    pipeline_seeds: int = knob(1, full=3, low=1,
+                               doc="training seeds of report 002's pipeline comparison (each "
+                                   "trains the report's model twice: real pixels in [0, 1] and "
+                                   "in the generator's [-1, 1])")
+    pipeline_steps: int = knob(smoke=4, cpu=160, full=3000, low=1,
+                               doc="iterations of each pipeline run (batches of "
+                                   "pipeline_batch)")
+    pipeline_width: int = knob(smoke=16, cpu=64, full=1024, low=8,
+                               doc="the report's model's 4×4 channels (1024 in the report; "
+                                   "narrower at cpu for time, same layout)")
+    pipeline_batch: int = knob(smoke=8, cpu=32, full=32, low=1,
+                               doc="batch size of the pipeline runs (Keras' default 32, as the "
+                                   "report's fit)")
+    pipeline_evals: int = knob(smoke=1, cpu=4, full=10, low=1,
+                               doc="evaluations (SWD, pixel ranges) along each pipeline run")
     replicates: int = knob(3, smoke=2, low=1,
                            doc="training seeds the claims rest on: seed, seed + 1, ... (each a "
                                "whole training run)")
@@ -590,6 +611,224 @@ def record_selection(run: Run, found: dict[str, dict[int, SizeStudy]]) -> None:
                         stable_n=stable_sizes(found))
 
 
+# ------------------------------------------------------- report 002's data pipeline
+
+# The real pixels' range in each pipeline: the report's loader divides by 255 ([0, 1]) while its
+# generator ends in Tanh ([-1, 1]); the course's convention puts the real images in the range of
+# the generator's last activation.
+PIPELINES = {"report": (0.0, 1.0), "matched": (-1.0, 1.0)}
+PIPELINE_LABELS = {"report": "report 002: real in [0, 1], G in [-1, 1]",
+                   "matched": "matched: real and G in [-1, 1]"}
+PIPELINE_DATA = "faces"  # the 100 offline LFW faces (grey), at the report's 64×64
+PIPELINE_LATENT = 128  # the report's latent_dim
+PIPELINE_SAMPLES = 100  # generated images per evaluation (all 100 faces are the reference)
+# The report cropped faces out of mixed photos with MTCNN. No face detector installs offline
+# here, and the offline faces are crops already (scikit-image's LFW subset, face-centred), so
+# the pipeline uses the loader's landmark-free crop: labkit.data.transforms.RESIZE.
+PIPELINE_CROP = (f"{RESIZE} (labkit.data.transforms.RESIZE) of scikit-image's LFW crops, "
+                 "already face-centred; no face detector (the report used MTCNN)")
+
+
+def pipeline_faces(cfg: Config) -> ImageSet:
+    """The offline faces at the report's 64×64 (grey: the LFW subset has one channel), cropped
+    by the landmark-free `RESIZE` (a resize of the square crops, the centre crop a no-op)."""
+    return load(PIPELINE_DATA, root=cfg.data_root, split="all", image_size=64, channels=1)
+
+
+def real_pixels(images: torch.Tensor, pipeline: str) -> torch.Tensor:
+    """uint8 images as the pipeline feeds them to D: /255 (report) or to [-1, 1] (matched)."""
+    low, high = PIPELINES[pipeline]
+    return images.float() / 255 * (high - low) + low
+
+
+def as_signed(fake: torch.Tensor, pipeline: str) -> torch.Tensor:
+    """Generated images read in the pipeline's own pixel convention (what D was taught a real
+    image looks like), clipped to it as saving an image does, then put in [-1, 1] for SWD."""
+    low, high = PIPELINES[pipeline]
+    return (fake.clamp(low, high) - low) / (high - low) * 2 - 1
+
+
+def outside_share(fake: torch.Tensor, pipeline: str) -> float:
+    """Share of generated pixels outside the range of the real images D sees."""
+    low, high = PIPELINES[pipeline]
+    return float(((fake < low) | (fake > high)).float().mean())
+
+
+def train_pipeline(faces: ImageSet, pipeline: str, seed: int, cfg: Config) -> dict:
+    """Train the report's model (`facegan`, width `pipeline_width`) for `pipeline_steps`
+    iterations with the report's optimisers (Adam 2e-4, β1 0.5, BCE), real pixels scaled as
+    `pipeline` says. Everything random is seeded by `seed` alone — weights, batches, noise and
+    the evaluation's latents — so the two pipelines of one seed differ only in the real pixels'
+    range; the global RNG is left as it was (the chapter's other runs are unchanged).
+
+    Returns the curves: per iteration the losses and the range D saw for real and for fake
+    pixels; per evaluation SWD (×10³) of `PIPELINE_SAMPLES` images (sampled as the course
+    samples: `_sample`) against all the faces and the share of generated pixels outside the
+    real range."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        generator, discriminator = facegan(PIPELINE_LATENT, faces.images.shape[1],
+                                           cfg.pipeline_width)
+    stream = torch.Generator().manual_seed(seed)
+    fixed = torch.randn(PIPELINE_SAMPLES, PIPELINE_LATENT,
+                        generator=torch.Generator().manual_seed(POOL_SEED + seed))
+    real_all, reference = real_pixels(faces.images, pipeline), faces.float_images()
+    betas = (0.5, 0.999)
+    opt_d = torch.optim.Adam(discriminator.parameters(), lr=2e-4, betas=betas)
+    opt_g = torch.optim.Adam(generator.parameters(), lr=2e-4, betas=betas)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits
+    steps, batch = cfg.pipeline_steps, min(cfg.pipeline_batch, len(faces))
+    evals = sorted({max(1, round(steps * (i + 1) / cfg.pipeline_evals))
+                    for i in range(cfg.pipeline_evals)})
+    curves: dict = {"pipeline": pipeline, "seed": seed, "real_range": list(PIPELINES[pipeline]),
+                    "loss_d": [], "loss_g": [], "real_min": [], "real_max": [], "fake_min": [],
+                    "fake_max": [], "eval_step": [], "swd": [], "outside": []}
+    for step in range(1, steps + 1):
+        index = torch.randint(len(faces), (batch,), generator=stream)
+        z = torch.randn(batch, PIPELINE_LATENT, generator=stream)
+        real, fake = real_all[index], generator(z)
+        ones, zeros = torch.ones(batch), torch.zeros(batch)
+        loss_d = bce(discriminator(real), ones) + bce(discriminator(fake.detach()), zeros)
+        opt_d.zero_grad()
+        loss_d.backward()
+        opt_d.step()
+        loss_g = bce(discriminator(fake), ones)
+        opt_g.zero_grad()
+        loss_g.backward()
+        opt_g.step()
+        for key, value in (("loss_d", loss_d), ("loss_g", loss_g), ("real_min", real.min()),
+                           ("real_max", real.max()), ("fake_min", fake.min()),
+                           ("fake_max", fake.max())):
+            curves[key].append(float(value.detach()))
+        if step in evals:
+            samples = _sample(generator, fixed)
+            curves["eval_step"].append(step)
+            curves["swd"].append(float(swd(reference, as_signed(samples, pipeline),
+                                           seed=seed).value))
+            curves["outside"].append(outside_share(samples, pipeline))
+    curves["samples"] = to_uint8(as_signed(samples[:16], pipeline))
+    return curves
+
+
+@torch.no_grad()
+def _sample(generator: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    """G(z) as the course samples (the engine's `_sample`): BatchNorm in train mode, with the
+    statistics of the batch generated, its running averages restored afterwards."""
+    saved = [b.clone() for b in generator.buffers()]
+    try:
+        return generator(z)
+    finally:
+        for buffer, value in zip(generator.buffers(), saved):
+            buffer.copy_(value)
+
+
+def pipeline_seeds(cfg: Config) -> list[int]:
+    """The training seeds of the pipeline comparison: `seed`, `seed` + 1, ..."""
+    return list(range(cfg.seed, cfg.seed + cfg.pipeline_seeds))
+
+
+def compare_pipelines(cfg: Config, faces: ImageSet | None = None) -> dict[int, dict[str, dict]]:
+    """Both pipelines for every seed of `pipeline_seeds`: {seed: {pipeline: curves}}."""
+    faces = pipeline_faces(cfg) if faces is None else faces
+    return {seed: {name: train_pipeline(faces, name, seed, cfg) for name in PIPELINES}
+            for seed in pipeline_seeds(cfg)}
+
+
+def pipeline_rows(found: dict[int, dict[str, dict]]) -> list[dict]:
+    """One row per seed and pipeline: the last evaluation's SWD and share of generated pixels
+    outside the real range, and the ranges D saw in the last iteration (real, fake)."""
+    rows = []
+    for seed, by_name in sorted(found.items()):
+        for name, c in by_name.items():
+            rows.append({"seed": seed, "pipeline": PIPELINE_LABELS[name],
+                         "real pixels": f"[{c['real_range'][0]:g}, {c['real_range'][1]:g}]",
+                         "D saw real": f"[{c['real_min'][-1]:.2f}, {c['real_max'][-1]:.2f}]",
+                         "D saw fake": f"[{c['fake_min'][-1]:.2f}, {c['fake_max'][-1]:.2f}]",
+                         "fake pixels outside the real range": c["outside"][-1],
+                         "SWD": c["swd"][-1]})
+    return rows
+
+
+def pipeline_means(found: dict[int, dict[str, dict]]) -> dict[str, float]:
+    """Per pipeline, the means over the seeds of the last evaluation's SWD and share of
+    generated pixels outside the real range: {"swd_report", "swd_matched", "outside_report",
+    "outside_matched"}."""
+    return {f"{key}_{name}": float(np.mean([c[name][key][-1] for c in found.values()]))
+            for key in ("swd", "outside") for name in PIPELINES}
+
+
+def pipeline_claim(swd_report: dict[int, float], swd_matched: dict[int, float],
+                   profile: str) -> Claim:
+    """The course's recommendation as a claim on report 002: matched ranges give lower SWD than
+    the report's [0, 1] real pixels. Measured as the paired difference SWD(report) −
+    SWD(matched) over the seeds, Student-t interval; one seed leaves it inconclusive."""
+    seeds = sorted(swd_report)
+    diffs = [swd_report[s] - swd_matched[s] for s in seeds]
+    return lkclaims.against_threshold(
+        mean_interval(diffs), 0.0, claimed="above", id="pipeline_range",
+        seed_report="002",
+        claim="real images scaled to [0, 1] for a generator that ends in Tanh ([-1, 1]); the "
+              "course: match the ranges",
+        measurement="SWD(report's [0, 1]) − SWD(matched [-1, 1]) of the last evaluation, "
+                    "paired by training seed (same weights, batches, noise); crop: "
+                    + PIPELINE_CROP,
+        rule="supported (matching helps) if the seeds' t-interval lies above 0, refuted if "
+             "below", profile=profile, seeds=len(seeds), seed_ids=seeds)
+
+
+def pipeline_check(found: dict[int, dict[str, dict]], cfg: Config) -> Claim:
+    """`pipeline_claim` of a comparison's runs."""
+    return pipeline_claim({s: c["report"]["swd"][-1] for s, c in found.items()},
+                          {s: c["matched"]["swd"][-1] for s, c in found.items()}, cfg.profile)
+
+
+def plot_pipelines(found: dict[int, dict[str, dict]], path=None) -> Figure:
+    """SWD and the share of generated pixels outside the real range against iterations (every
+    seed, both pipelines), the range D saw per iteration (first seed), and samples."""
+    figure = Figure(figsize=(13, 3.6), layout="constrained")
+    ax_swd, ax_out, ax_range, ax_img = figure.subplots(1, 4)
+    colours = {"report": "tab:red", "matched": "tab:blue"}
+    for seed, by_name in sorted(found.items()):
+        for name, c in by_name.items():
+            label = PIPELINE_LABELS[name] if seed == min(found) else None
+            ax_swd.plot(c["eval_step"], c["swd"], "o-", color=colours[name], label=label)
+            ax_out.plot(c["eval_step"], c["outside"], "o-", color=colours[name])
+    ax_swd.set(xlabel="iteration", ylabel="SWD ×10³ (lower is better)",
+               title="Samples vs the faces")
+    ax_swd.legend(fontsize=7)
+    ax_out.set(xlabel="iteration", ylabel="share", ylim=(-0.02, 1.02),
+               title="Generated pixels outside the real range")
+    first = found[min(found)]
+    for name, c in first.items():
+        steps = np.arange(1, len(c["fake_min"]) + 1)
+        ax_range.fill_between(steps, c["fake_min"], c["fake_max"], color=colours[name],
+                              alpha=0.25, label=f"fake ({name})")
+        ax_range.plot(steps, c["real_min"], "--", color=colours[name], lw=1,
+                      label=f"real ({name})")
+        ax_range.plot(steps, c["real_max"], "--", color=colours[name], lw=1)
+    ax_range.set(xlabel="iteration", ylabel="pixel value", title="What D sees (per batch)")
+    ax_range.legend(fontsize=6)
+    rows = [torch.cat(list(c["samples"][:8].float()), dim=2) for c in first.values()]
+    ax_img.imshow(torch.cat(rows, dim=1)[0].numpy(), cmap="gray", vmin=0, vmax=255)
+    ax_img.set(title="Samples: report (top), matched", xticks=[], yticks=[])
+    if path is not None:
+        figure.savefig(path, dpi=100)
+    return figure
+
+
+def report_pipeline(run: Run, cfg: Config, faces: ImageSet | None = None
+                    ) -> tuple[dict[int, dict[str, dict]], Claim, Figure]:
+    """The section "Report 002's pipeline": both pipelines trained on every seed, the table
+    written to the shown run's folder (pipeline.json, .csv), the figure (pipeline.png), and
+    the claim. (found, claim, figure)."""
+    found = compare_pipelines(cfg, faces)
+    run.dir.write_table("pipeline", pipeline_rows(found), crop=PIPELINE_CROP,
+                        curves={str(s): {n: {k: v for k, v in c.items() if k != "samples"}
+                                         for n, c in by_name.items()}
+                                for s, by_name in found.items()})
+    return found, pipeline_check(found, cfg), plot_pipelines(found, run.dir.figure("pipeline"))
+
+
 def summary(run: Run, data: ImageSet, cfg: Config):
     """The chapter's one-row table for the results page."""
     m = run.metrics
@@ -633,5 +872,7 @@ def run(cfg: Config) -> Result:
         found, figure = model_selection(runs, data, cfg)
         if figure is not None:
             result.figures["selection"] = figure
-        result.claims = check_claims(runs, cfg, [selection_claim(found, cfg)])
+        _, pipeline, figure = report_pipeline(trained, cfg)
+        result.figures["pipeline"] = figure
+        result.claims = check_claims(runs, cfg, [selection_claim(found, cfg), pipeline])
     return result
