@@ -108,6 +108,22 @@ def test_chapter2_smoke_run_writes_history_grids_and_throughput(smoke_run):
     assert select["verdict"] == "inconclusive"
     shares = [s["correct"]["10"] for s in study["studies"]["fd_pixels"].values()]
     assert select["value"] == pytest.approx(sum(shares) / 2)
+    # Report 002's pipeline: its [0, 1] real pixels against matched ranges, one seed both ways
+    pipeline = json.loads((run / "pipeline.json").read_text())
+    rows = pipeline["rows"]
+    assert [r["real pixels"] for r in rows] == ["[0, 1]", "[-1, 1]"]
+    assert [r["seed"] for r in rows] == [0, 0] and "center crop" in pipeline["crop"]
+    assert rows[1]["fake pixels outside the real range"] == 0.0  # Tanh stays in [-1, 1]
+    assert (run / "pipeline.png").is_file()
+    ranged = claims["pipeline_range"]
+    assert ranged["seed_report"] == "002" and ranged["seed_ids"] == [0]
+    assert ranged["verdict"] == "inconclusive" and "no face detector" in ranged["measurement"]
+    assert ranged["value"] == pytest.approx(rows[0]["SWD"] - rows[1]["SWD"])
+    glued = {o.get("metadata", {}).get("scrapbook", {}).get("name")
+             for c in nb.cells for o in c.get("outputs", [])}
+    assert {"ch2_pipeline", "ch2_pipeline_table", "ch2_pipeline_seeds", "ch2_pipeline_steps",
+            "ch2_pipeline_width", "ch2_pipeline_swd_report", "ch2_pipeline_swd_matched",
+            "ch2_pipeline_outside", "ch2_pipeline_verdict"} <= glued
     shown = html_of(nb)
     assert "the discriminator's loss remains low" in shown and "inconclusive" in shown
     assert json.loads((run / "config.json").read_text())["parameters"]["epochs"] == 2
