@@ -45,7 +45,7 @@ from ..models import count_parameters, dcgan, resdcgan
 from ..profiles import ChapterConfig, knob
 from ..stats import Interval, difference_interval, holm, mean_interval, welch_p_value
 from ..train import Evaluator, Run, RunDir, TrainConfig, TrainingDiverged, runs_parent, train_gan
-from .common import obtain
+from .common import obtain, validate_grid_run
 
 NUMBER, NAME, NOTEBOOK = 6, "ablations", "06_improved_dcgan.ipynb"
 SEED_REPORT = "004"
@@ -128,11 +128,7 @@ class Config(ChapterConfig):
         """The device, the grid (well formed, no reserved parameter) and the seeds."""
         super().validate()
         grid_of(self)
-        if not self.seeds:
-            raise ValueError("parameter seeds=[]: give at least one seed")
-        if self.single_run and self.sweep_dir:
-            raise ValueError(f"parameter sweep_dir={self.sweep_dir!r} continues a grid; it "
-                             "cannot be combined with single_run=True")
+        validate_grid_run(self)
 
 
 def grid_of(cfg: Config) -> dict:

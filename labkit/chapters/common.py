@@ -60,3 +60,13 @@ def notice(title: str, lines: Sequence[str]) -> None:
     the built book and a terminal)."""
     rule = "━" * 78
     print("\n".join([rule, f"⚠  {title}", rule, *lines, rule]))
+
+
+def validate_grid_run(cfg) -> None:
+    """The knobs every grid chapter shares (chapters 6 and 7): at least one seed, and either
+    one point (`single_run`) or a grid to continue (`sweep_dir`), not both."""
+    if not cfg.seeds:
+        raise ValueError("parameter seeds=[]: give at least one seed")
+    if cfg.single_run and cfg.sweep_dir:
+        raise ValueError(f"parameter sweep_dir={cfg.sweep_dir!r} continues a grid; it "
+                         "cannot be combined with single_run=True")

@@ -452,20 +452,19 @@ def selection_study(runs: dict[int, Run], data: ImageSet, cfg: Config
     reference = reference_images(cfg, data)
     pools = {seed: selection_pools(run, cfg) for seed, run in sorted(runs.items())}
     found: dict[str, dict[int, SizeStudy]] = {}
+
+    def frechet_study(name: str, features) -> dict[int, SizeStudy]:
+        """The Fréchet distance's study in `features` (Inception's, or pooled pixels)."""
+        ref = features(reference)
+        return {seed: study(Frechet(), ref, {k: features(v) for k, v in pool.items()},
+                            cfg.selection_sizes, repeats=cfg.selection_repeats,
+                            seed=cfg.seed, name=name, level=SELECTION_LEVEL)
+                for seed, pool in pools.items()}
+
     if cfg.metric == "fid":
-        ref_features = inception_features(reference)
-        found["fid"] = {seed: study(Frechet(), ref_features,
-                                    {k: inception_features(v) for k, v in p.items()},
-                                    cfg.selection_sizes, repeats=cfg.selection_repeats,
-                                    seed=cfg.seed, name="fid", level=SELECTION_LEVEL)
-                        for seed, p in pools.items()}
+        found["fid"] = frechet_study("fid", inception_features)
         return found
-    ref_pixels = pooled_pixels(reference)
-    found["fd_pixels"] = {seed: study(Frechet(), ref_pixels,
-                                      {k: pooled_pixels(v) for k, v in p.items()},
-                                      cfg.selection_sizes, repeats=cfg.selection_repeats,
-                                      seed=cfg.seed, name="fd_pixels", level=SELECTION_LEVEL)
-                          for seed, p in pools.items()}
+    found["fd_pixels"] = frechet_study("fd_pixels", pooled_pixels)
     sizes = [n for n in cfg.selection_sizes if n <= len(reference)]
     if sizes:
         def distance(real, fake):

@@ -63,6 +63,7 @@ from ..profiles import ChapterConfig, knob
 from ..stats import Interval, difference_interval, mean_interval
 from ..train import RunDir, TrainConfig, TrainingDiverged, pick_device, runs_parent, train_gan
 from ..train.ema import EMA
+from .common import validate_grid_run
 
 NUMBER, NAME, NOTEBOOK = 7, "stabilisers", "07_stabilisers.ipynb"
 SEED_REPORT = "004"  # the learning rates and label smoothing the stabilisers replace (chapter 6)
@@ -159,11 +160,7 @@ class Config(ChapterConfig):
         """The device, the grid, the seeds, and settings that cannot go together."""
         super().validate()
         grid_of(self)
-        if not self.seeds:
-            raise ValueError("parameter seeds=[]: give at least one seed")
-        if self.single_run and self.sweep_dir:
-            raise ValueError(f"parameter sweep_dir={self.sweep_dir!r} continues a grid; it "
-                             "cannot be combined with single_run=True")
+        validate_grid_run(self)
         if self.dataset == "cifar10" and self.image_size != 32:
             raise ValueError(f"parameter image_size={self.image_size}: CIFAR-10 is 32 px")
         if metric_of(self.dataset) == "fid" and self.eval_samples < 2048:
