@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import torch
 
+from ..metrics.sample_size import gaussian_frechet
 from . import call, exercise, expect, expect_callable, number, returned, show
 
 NB = "03_cross_dataset"
@@ -127,11 +128,6 @@ def check_sliced_wasserstein(sliced_wasserstein) -> None:
 # --------------------------------------------------------------------------- Fréchet distance
 
 
-def _frechet(mu1, sigma1, mu2, sigma2) -> float:
-    cross = torch.linalg.eigvals(sigma1 @ sigma2).sqrt().real.sum()
-    return float((mu1 - mu2).pow(2).sum() + sigma1.trace() + sigma2.trace() - 2 * cross)
-
-
 def _gaussians() -> list[tuple[str, tuple[torch.Tensor, ...], str]]:
     t = lambda *rows: torch.tensor(rows, dtype=torch.float64)  # noqa: E731
     return [
@@ -179,7 +175,7 @@ def check_frechet_gaussians(frechet_distance) -> None:
         got = number(got, "frechet_distance",
                      hint="reduce to a single number; with torch.linalg.eigvals keep the real "
                           "part (.real) once the square roots are taken")
-        want = _frechet(mu1, sigma1, mu2, sigma2)
+        want = gaussian_frechet(*(x.numpy() for x in (mu1, sigma1, mu2, sigma2)))
         expect(abs(got - want) < 1e-6, f"the Fréchet distance of {name}", f"{want:.4f}",
                f"{got:.4f}", hint)
 
